@@ -1,0 +1,51 @@
+# edgeconv: the two quickstart commands are `make demo` and `make test` (see README.md).
+# Each creates what it needs from scratch on first use: .venv (workstation) and .venv-device (device side).
+
+PYTHON ?= python3.11
+VENV ?= .venv
+DEVICE_VENV ?= .venv-device
+# The CPU build of torch. Elsewhere add e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+DEMO_DIR ?= runs/demo
+
+.PHONY: demo test lint install device-install clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(VENV)/bin/pip install --quiet -e '.[all,test]'
+	$(VENV)/bin/pip check
+	touch $@
+
+# The device side as a Raspberry Pi gets it: no torch, no onnx, one runtime.
+$(DEVICE_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(DEVICE_VENV)
+	$(DEVICE_VENV)/bin/pip install --quiet --upgrade pip
+	$(DEVICE_VENV)/bin/pip install --quiet -e '.[onnx]' pytest
+	@! $(DEVICE_VENV)/bin/python -c "import torch" 2>/dev/null || (echo "torch leaked into the device venv"; exit 1)
+	touch $@
+
+install: $(VENV)/.installed
+device-install: $(DEVICE_VENV)/.installed
+
+# The main job: export MobileNetV2 0.75 to ONNX, then measure it at 1 and 2 threads.
+demo: $(VENV)/.installed
+	$(VENV)/bin/edgeconv export --model mobilenetv2 --width 0.75 --format onnx --out $(DEMO_DIR)
+	$(VENV)/bin/edgeconv bench $(DEMO_DIR)/mobilenetv2_w0.75_r224_fp32.onnx --threads 1 --json $(DEMO_DIR)/bench_1thread.json
+	$(VENV)/bin/edgeconv bench $(DEMO_DIR)/mobilenetv2_w0.75_r224_fp32.onnx --threads 2 --json $(DEMO_DIR)/bench_2threads.json
+	$(VENV)/bin/edgeconv results --limit 2
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Lint, the whole suite on the workstation, then the device tests in the torch-free venv.
+test: lint $(DEVICE_VENV)/.installed
+	$(VENV)/bin/python -m pytest
+	$(DEVICE_VENV)/bin/python -m pytest tests/runtime
+
+clean:
+	rm -rf $(VENV) $(DEVICE_VENV) runs .pytest_cache .mypy_cache .ruff_cache

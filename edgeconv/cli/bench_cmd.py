@@ -1,0 +1,131 @@
+"""``edgeconv bench``: measure an exported model's latency on this device (device side: no torch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from edgeconv.atomic import write_bytes
+from edgeconv.cli.common import db_option, err, out
+from edgeconv.runtime.result import BenchResult
+
+
+def print_summary(result: BenchResult) -> None:
+    """A readable summary of one benchmark."""
+    lat, dev, art = result.latency_ms, result.device, result.artifact
+    settings = ", ".join(f"{k}={v}" for k, v in result.backend["settings"].items())
+    table = Table(show_header=False, title=f"{art['name']} on {dev['hostname']}")
+    rows = [
+        (
+            "artifact",
+            f"{art['format']} {art['precision']}, {art['size_bytes'] / 1e6:.2f} MB, sha256 {art['sha256'][:12]}",
+        ),
+        ("backend", f"{result.backend['name']} {result.backend['version']} ({settings})"),
+        (
+            "device",
+            f"{dev['cpu_model']}, {dev['cores_available']}/{dev['cores_logical']} cores, {dev['machine']}, {dev['os']}",
+        ),
+        ("init / first run", f"{result.init_ms:.1f} ms / {result.first_inference_ms:.2f} ms"),
+        ("latency p50 / p90 / p99", f"{lat.p50:.3f} / {lat.p90:.3f} / {lat.p99:.3f} ms"),
+        ("min / mean +- std / max", f"{lat.min:.3f} / {lat.mean:.3f} +- {lat.std:.3f} / {lat.max:.3f} ms"),
+        ("runs", f"{result.runs} in {result.seconds:.2f} s after {result.warmup_runs} warm-up runs"),
+        ("spread", f"cv {result.cv:.1%}" + ("  [bold red]NOISY[/]: re-run on a quiet machine" if result.noisy else "")),
+        ("peak RSS", f"{result.peak_rss_mb:.0f} MB" if result.peak_rss_mb else "n/a"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    out.print(table)
+
+
+@click.command("bench")
+@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--threads",
+    "-t",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Inference threads. [default: the cores this process may use]",
+)
+@click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="Minimum warm-up runs.")
+@click.option(
+    "--warmup-seconds", type=click.FloatRange(min=0), default=0.5, show_default=True, help="Minimum warm-up time."
+)
+@click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Minimum measured runs.")
+@click.option(
+    "--min-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Minimum measured time."
+)
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Stop each phase after this long even if the minimum run count is not reached.",
+)
+@click.option(
+    "--spinning/--no-spinning",
+    default=None,
+    help="onnxruntime: let idle threads busy-wait (faster on a quiet machine, slower under contention). "
+    "[default: the runtime's]",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    help="Write the full BenchResult as JSON to this file ('-' for stdout).",
+)
+@click.option("--no-store", is_flag=True, help="Do not append the result to the results database.")
+@db_option
+def bench_command(
+    model_file: str,
+    threads: int | None,
+    warmup: int,
+    warmup_seconds: float,
+    runs: int,
+    min_seconds: float,
+    max_seconds: float,
+    spinning: bool | None,
+    json_path: str | None,
+    no_store: bool,
+    db: str | None,
+) -> None:
+    """Measure the latency of MODEL_FILE (.onnx) on this machine.
+
+    Warms up until both --warmup runs and --warmup-seconds are reached, then measures until both --runs and
+    --min-seconds are reached (like TFLite's benchmark_model). Reports p50/p90/p99, flags noisy runs, and
+    appends the result to the results database.
+    """
+    from edgeconv.results import open_store
+    from edgeconv.runtime import BenchSettings, bench
+
+    settings = BenchSettings(warmup, warmup_seconds, runs, min_seconds, max_seconds)
+    options = {} if spinning is None else {"spinning": spinning}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} runs"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"loading {Path(model_file).name}", total=None)
+
+        def hook(phase: str, count: int, _elapsed: float) -> None:
+            if count % 10 == 0 or count == 1:
+                progress.update(task, description=phase, completed=count)
+
+        result = bench(model_file, threads=threads, settings=settings, progress=hook, **options)
+    if json_path == "-":
+        click.echo(result.to_json(), nl=False)
+    else:
+        print_summary(result)
+        if json_path:
+            write_bytes(json_path, result.to_json().encode())
+            err.print(f"wrote {json_path}")
+    if not no_store:
+        with open_store(db) as store:
+            row = store.add_bench(result)
+        err.print(f"stored as result {row} in {store.path}")

@@ -1,0 +1,52 @@
+"""Pieces shared by the CLI commands: the error-to-one-line group, consoles, common options, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from edgeconv.errors import EdgeconvError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Tables and summaries go to stdout; progress and status to stderr, so `--json -` output stays parseable.
+# Piped output gets 120 columns rather than rich's 80, so that tables of file names do not fold.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False)
+
+
+class EdgeconvGroup(click.Group):
+    """A click group that reports :class:`EdgeconvError` as one line (``Error: ...``) and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EdgeconvError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def db_option(function: F) -> F:
+    """``--db PATH`` (or $EDGECONV_DB): the results database."""
+    return click.option(
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False),
+        envvar="EDGECONV_DB",
+        default=None,
+        help="Results database (SQLite). Default: $EDGECONV_DB, else results.sqlite in the user data dir.",
+    )(function)
+
+
+def json_flag(function: F) -> F:
+    """``--json``: print machine-readable JSON on stdout instead of a table."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout instead of a table.")(function)
+
+
+def print_json(obj: Any) -> None:
+    """Write ``obj`` as indented JSON to stdout."""
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")

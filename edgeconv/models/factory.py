@@ -1,0 +1,114 @@
+"""Build registered models with validated arguments, and count their parameters and multiply-accumulates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgeconv.errors import UsageError
+from edgeconv.models.registry import check_num_classes, check_resolution, check_width, get_spec
+
+CONFIG_ATTR = "edgeconv_config"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Size and cost of one model configuration (batch 1)."""
+
+    name: str
+    width: float
+    resolution: int
+    num_classes: int
+    params: int
+    macs: int
+
+
+def create_model(name: str, width: float = 1.0, num_classes: int = 1000, resolution: int | None = None) -> nn.Module:
+    """Build ``name`` at ``width`` for ``num_classes`` classes, in eval mode.
+
+    ``resolution`` does not change the architecture; it is validated and recorded in
+    ``model.edgeconv_config`` (with the family's native resolution as default) for export and training.
+    Bad arguments raise :class:`edgeconv.errors.UsageError` (a ``ValueError``).
+    """
+    spec = get_spec(name)
+    width = check_width(width)
+    num_classes = check_num_classes(num_classes)
+    resolution = check_resolution(spec.default_resolution if resolution is None else resolution)
+    model = spec.builder(width, num_classes).eval()
+    setattr(model, CONFIG_ATTR, {"model": name, "width": width, "resolution": resolution, "num_classes": num_classes})
+    return model
+
+
+def model_config(model: nn.Module) -> dict[str, Any]:
+    """The ``{model, width, resolution, num_classes}`` recorded by :func:`create_model` on ``model``."""
+    config = model.__dict__.get(CONFIG_ATTR)
+    if not isinstance(config, dict):
+        raise UsageError("this model was not built by edgeconv.models.create_model (it records the input size)")
+    return config
+
+
+def count_params(model: nn.Module) -> int:
+    """All parameters, BatchNorm affine parameters included (the torchvision/timm convention)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_macs(model: nn.Module, resolution: int) -> int:
+    """Multiply-accumulates of convolutions and linear layers for one image at ``resolution``."""
+    total = 0
+
+    def conv_hook(module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        assert isinstance(module, nn.Conv2d)
+        kh, kw = module.kernel_size
+        total += output.numel() * (module.in_channels // module.groups) * kh * kw
+
+    def linear_hook(module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        assert isinstance(module, nn.Linear)
+        total += output.numel() * module.in_features
+
+    handles = []
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            handles.append(module.register_forward_hook(conv_hook))
+        elif isinstance(module, nn.Linear):
+            handles.append(module.register_forward_hook(linear_hook))
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 3, resolution, resolution))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
+def model_info(name: str, width: float = 1.0, resolution: int | None = None, num_classes: int = 1000) -> ModelInfo:
+    """Parameter count and MACs of ``name`` at ``width`` and ``resolution`` (default: the family's native)."""
+    model = create_model(name, width, num_classes, resolution)
+    size = model_config(model)["resolution"]
+    return ModelInfo(name, float(width), size, num_classes, count_params(model), count_macs(model, size))
+
+
+def estimate_batchnorm_statistics(model: nn.Module, resolution: int, batches: int = 4, seed: int = 0) -> nn.Module:
+    """Set BatchNorm running statistics from a few batches of N(0, 1) noise (weights untouched).
+
+    A randomly initialised network in eval mode normalises with mean 0 / variance 1 and its logits shrink to
+    ~1e-8; with estimated statistics its activations have a realistic scale, so that parity checks and
+    quantization ranges of a random-weight export mean something.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the batches below
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            model(torch.randn(8, 3, resolution, resolution, generator=generator))
+    for norm, momentum in zip(norms, momenta, strict=False):
+        norm.momentum = momentum
+    return model.eval()

@@ -1,0 +1,171 @@
+"""The results store: every benchmark appended to one SQLite file, keyed by artifact hash and device.
+
+The file is chosen by ``--db PATH``, else ``$EDGECONV_DB``, else ``results.sqlite`` in the user's data
+directory (platform convention). Rows are only ever inserted, never updated. Device-side safe (stdlib only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from edgeconv.errors import EdgeconvError
+from edgeconv.runtime.result import BenchResult
+
+DB_ENV = "EDGECONV_DB"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS bench (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    artifact_sha256 TEXT NOT NULL,
+    artifact_name TEXT NOT NULL,
+    model TEXT,
+    width REAL,
+    resolution INTEGER,
+    format TEXT NOT NULL,
+    precision TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    backend_version TEXT NOT NULL,
+    threads INTEGER,
+    device_id TEXT NOT NULL,
+    hostname TEXT,
+    p50_ms REAL NOT NULL,
+    p90_ms REAL NOT NULL,
+    p99_ms REAL NOT NULL,
+    mean_ms REAL NOT NULL,
+    runs INTEGER NOT NULL,
+    noisy INTEGER NOT NULL,
+    result_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bench_artifact_device ON bench (artifact_sha256, device_id);
+"""
+
+
+def default_db_path() -> Path:
+    """``$EDGECONV_DB`` if set, else ``results.sqlite`` in the platform's user data directory."""
+    if os.environ.get(DB_ENV):
+        return Path(os.environ[DB_ENV]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("edgeconv", appauthor=False)) / "results.sqlite"
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """The indexed columns of one stored benchmark (the full record is in ``result``)."""
+
+    id: int
+    created_at: str
+    artifact_name: str
+    artifact_sha256: str
+    model: str | None
+    width: float | None
+    resolution: int | None
+    format: str
+    precision: str
+    backend: str
+    threads: int | None
+    device_id: str
+    hostname: str | None
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    runs: int
+    noisy: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class ResultsStore:
+    """An append-only SQLite file of measurements. Open with :func:`open_store`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    def add_bench(self, result: BenchResult) -> int:
+        """Append one benchmark; returns its row id."""
+        model = result.artifact.get("model") or {}
+        threads = result.backend.get("settings", {}).get("threads")
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO bench (created_at, artifact_sha256, artifact_name, model, width, resolution, format,"
+                " precision, backend, backend_version, threads, device_id, hostname, p50_ms, p90_ms, p99_ms,"
+                " mean_ms, runs, noisy, result_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    result.timestamp,
+                    result.artifact["sha256"],
+                    result.artifact["name"],
+                    model.get("name"),
+                    model.get("width"),
+                    model.get("resolution"),
+                    result.artifact["format"],
+                    result.artifact["precision"],
+                    result.backend["name"],
+                    result.backend["version"],
+                    threads if isinstance(threads, int) else None,
+                    result.device["device_id"],
+                    result.device.get("hostname"),
+                    result.latency_ms.p50,
+                    result.latency_ms.p90,
+                    result.latency_ms.p99,
+                    result.latency_ms.mean,
+                    result.runs,
+                    int(result.noisy),
+                    json.dumps(result.to_dict()),
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def bench_rows(self, limit: int | None = None, model: str | None = None) -> list[BenchRow]:
+        """Stored benchmarks, newest first, optionally only those of one model family."""
+        columns = [f.name for f in fields(BenchRow)]
+        query = f"SELECT {', '.join(columns)} FROM bench"
+        params: list[Any] = []
+        if model:
+            query += " WHERE model = ?"
+            params.append(model)
+        query += " ORDER BY id DESC"
+        if limit:
+            query += " LIMIT ?"
+            params.append(limit)
+        rows = self._db.execute(query, params).fetchall()
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        return [BenchRow(**{**record, "noisy": bool(record["noisy"])}) for record in records]
+
+    def bench_result(self, row_id: int) -> BenchResult:
+        """The full stored record of one benchmark."""
+        row = self._db.execute("SELECT result_json FROM bench WHERE id = ?", (row_id,)).fetchone()
+        if row is None:
+            raise EdgeconvError(f"no benchmark with id {row_id} in {self.path}")
+        return BenchResult.from_dict(json.loads(row[0]))
+
+
+@contextmanager
+def open_store(path: str | Path | None = None) -> Iterator[ResultsStore]:
+    """Open (creating if needed) the results database at ``path`` (default: :func:`default_db_path`)."""
+    db_path = Path(path).expanduser() if path else default_db_path()
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(db_path, timeout=30)
+    except (OSError, sqlite3.Error) as exc:
+        raise EdgeconvError(f"cannot open results database {db_path}: {exc}") from None
+    with closing(connection):
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise EdgeconvError(f"{db_path} was written by a newer edgeconv (schema {version}); upgrade edgeconv")
+            connection.executescript(_SCHEMA)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise EdgeconvError(f"{db_path} is not an edgeconv results database: {exc}") from None
+        yield ResultsStore(connection, db_path)

@@ -1,0 +1,62 @@
+"""What the device side knows about a model file: its hash and size, and its export sidecar if present."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from edgeconv.atomic import sha256_files
+from edgeconv.errors import ArtifactError
+
+SIDECAR_SUFFIX = ".json"
+# weights stored beside the main file (OpenVINO IR keeps them in a .bin next to the .xml)
+_COMPANIONS = {".xml": (".bin",)}
+
+
+def sidecar_path(path: Path) -> Path:
+    """The JSON sidecar that the exporters write next to an artifact: ``model.onnx`` -> ``model.onnx.json``."""
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def artifact_files(path: Path) -> list[Path]:
+    """The artifact's file and any companion files it needs (in a fixed order)."""
+    return [path] + [path.with_suffix(s) for s in _COMPANIONS.get(path.suffix.lower(), ())]
+
+
+def artifact_sha256(path: Path) -> str:
+    """SHA-256 over the artifact's file(s), so a changed OpenVINO .bin changes the hash too."""
+    return sha256_files(*artifact_files(path))
+
+
+def read_sidecar(path: Path) -> dict[str, Any] | None:
+    """The export record next to ``path``, or None when there is none. A corrupt sidecar is an error."""
+    sidecar = sidecar_path(path)
+    if not sidecar.is_file():
+        return None
+    try:
+        data = json.loads(sidecar.read_text())
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{sidecar.name} is not valid JSON ({exc}); delete it or re-export") from None
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{sidecar.name} is not an edgeconv artifact record")
+    return data
+
+
+def describe_artifact(path: Path, backend_format: str) -> dict[str, Any]:
+    """Hash, size, format and precision of an artifact, with the model description from its sidecar."""
+    sidecar = read_sidecar(path) or {}
+    files = artifact_files(path)
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        raise ArtifactError(f"{path.name} needs {', '.join(missing)} next to it")
+    return {
+        "path": str(path.resolve()),
+        "name": path.name,
+        "sha256": artifact_sha256(path),
+        "size_bytes": sum(f.stat().st_size for f in files),
+        "format": sidecar.get("format", backend_format),
+        "precision": sidecar.get("precision", "unknown"),
+        "model": sidecar.get("model"),
+        "has_sidecar": bool(sidecar),
+    }

@@ -1,0 +1,119 @@
+"""The measurement protocol: load, first inference, warm-up by count and time, measure by count and time.
+
+Defaults follow TensorFlow Lite's ``benchmark_model``: at least 50 runs and at least one second measured.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeconv.errors import UsageError
+from edgeconv.runtime.artifact_info import describe_artifact
+from edgeconv.runtime.backends import backend_for, load
+from edgeconv.runtime.backends.base import Session
+from edgeconv.runtime.device import available_cores, device_info
+from edgeconv.runtime.memory import current_rss_mb, peak_rss_mb
+from edgeconv.runtime.result import NOISY_CV, BenchResult, LatencyStats
+
+ProgressHook = Callable[[str, int, float], None]  # (phase, runs so far, seconds so far)
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """How long to warm up and measure. A phase ends when both its count and its time are reached,
+    or when ``max_seconds`` has passed (a guard for very slow models)."""
+
+    warmup_runs: int = 10
+    warmup_seconds: float = 0.5
+    runs: int = 50
+    min_seconds: float = 1.0
+    max_seconds: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.warmup_runs < 0 or self.runs < 1:
+            raise UsageError("warm-up runs must be >= 0 and runs >= 1")
+        if self.warmup_seconds < 0 or self.min_seconds < 0 or self.max_seconds <= 0:
+            raise UsageError("seconds must be >= 0 (and max seconds > 0)")
+
+
+def sample_input(session: Session, seed: int = 0) -> np.ndarray:
+    """A deterministic input of the model's shape and dtype (latency of these CNNs does not depend on content)."""
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(session.input.dtype)
+    if dtype.kind == "f":
+        return rng.standard_normal(session.input.shape).astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, size=session.input.shape, endpoint=True).astype(dtype)
+
+
+def _timed_loop(
+    session: Session, x: np.ndarray, runs: int, seconds: float, limit: float, phase: str, hook: ProgressHook | None
+) -> list[float]:
+    samples: list[float] = []
+    start = time.perf_counter()
+    elapsed = 0.0
+    while (len(samples) < runs or elapsed < seconds) and elapsed < limit:
+        t0 = time.perf_counter_ns()
+        session.run(x)
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+        elapsed = time.perf_counter() - start
+        if hook is not None:
+            hook(phase, len(samples), elapsed)
+    return samples
+
+
+def bench(
+    path: str | Path,
+    threads: int | None = None,
+    settings: BenchSettings | None = None,
+    progress: ProgressHook | None = None,
+    **backend_options: Any,
+) -> BenchResult:
+    """Measure the latency of the model file at ``path`` on this device.
+
+    ``threads`` defaults to the cores this process may use. ``backend_options`` go to the backend's
+    loader (e.g. ``spinning=False`` for onnxruntime) and are recorded in the result.
+    """
+    path = Path(path)
+    settings = settings or BenchSettings()
+    threads = available_cores() if threads is None else threads
+    rss_before = current_rss_mb()
+    t0 = time.perf_counter()
+    session = load(path, threads=threads, **backend_options)
+    init_ms = (time.perf_counter() - t0) * 1e3
+    artifact = describe_artifact(path, backend_for(path).name)
+    x = sample_input(session)
+    t0 = time.perf_counter()
+    session.run(x)
+    first_ms = (time.perf_counter() - t0) * 1e3
+
+    limit = settings.max_seconds
+    warm = _timed_loop(session, x, settings.warmup_runs, settings.warmup_seconds, limit, "warmup", progress)
+    samples = _timed_loop(session, x, settings.runs, settings.min_seconds, limit, "measure", progress)
+    stats = LatencyStats.from_samples(samples)
+    cv = stats.std / stats.mean if stats.mean > 0 else 0.0
+    return BenchResult(
+        artifact=artifact,
+        backend=session.describe(),
+        device=device_info(),
+        init_ms=init_ms,
+        first_inference_ms=first_ms,
+        warmup_runs=len(warm),
+        warmup_seconds=sum(warm) / 1e3,
+        latency_ms=stats,
+        runs=len(samples),
+        seconds=sum(samples) / 1e3,
+        cv=cv,
+        noisy=cv > NOISY_CV,
+        peak_rss_mb=peak_rss_mb(),
+        rss_before_load_mb=rss_before,
+        timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        samples_ms=samples,
+    )

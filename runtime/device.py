@@ -1,0 +1,121 @@
+"""Device fingerprint: what could explain a latency number (CPU, cores, OS, governor, clocks, heat).
+
+Reads only what the platform exposes without privileges; anything unreadable is recorded as None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+# CPU features that decide which int8/fp32 kernels a runtime can use
+_INTERESTING_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_int8",
+    "asimd",
+    "asimddp",
+    "i8mm",
+    "sve",
+    "bf16",
+)
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text(errors="replace").strip("\x00\n ")
+    except OSError:
+        return None
+
+
+def _cpuinfo() -> dict[str, str]:
+    """First processor's fields of /proc/cpuinfo (Linux), plus the board-level fields some ARM kernels add."""
+    text = _read("/proc/cpuinfo") or ""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def _cpu_model(info: dict[str, str]) -> str:
+    for key in ("model name", "Hardware", "Processor", "cpu model"):
+        if info.get(key):
+            return info[key]
+    if info.get("CPU part"):  # arm64 kernels give only the implementer/part numbers
+        return f"ARM implementer {info.get('CPU implementer', '?')} part {info['CPU part']}"
+    return platform.processor() or platform.machine()
+
+
+def _os_name() -> str:
+    text = _read("/etc/os-release") or ""
+    for line in text.splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip('"')
+    return f"{platform.system()} {platform.release()}"
+
+
+def _temperature_c() -> float | None:
+    zones = sorted(Path("/sys/class/thermal").glob("thermal_zone*/temp"))
+    values = [int(t) / 1000 for zone in zones if (t := _read(str(zone))) and t.lstrip("-").isdigit()]
+    return round(max(values), 1) if values else None
+
+
+def _khz_to_mhz(value: str | None) -> float | None:
+    return round(int(value) / 1000, 1) if value and value.isdigit() else None
+
+
+def _throttled() -> str | None:
+    """Raspberry Pi firmware throttle flags (``vcgencmd get_throttled``); None elsewhere."""
+    if not shutil.which("vcgencmd"):
+        return None
+    try:
+        out = subprocess.run(["vcgencmd", "get_throttled"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip().partition("=")[2] or None
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity), the sensible default thread count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def device_info() -> dict[str, Any]:
+    """The fingerprint of this machine. ``device_id`` hashes the fields that identify the hardware."""
+    cpu = _cpuinfo()
+    flags = set((cpu.get("flags") or cpu.get("Features") or "").split())
+    cpufreq = "/sys/devices/system/cpu/cpu0/cpufreq"
+    info: dict[str, Any] = {
+        "hostname": socket.gethostname(),
+        "machine": platform.machine(),
+        "board": _read("/proc/device-tree/model"),
+        "cpu_model": _cpu_model(cpu),
+        "cpu_flags": sorted(flags.intersection(_INTERESTING_FLAGS)),
+        "cores_logical": os.cpu_count(),
+        "cores_available": available_cores(),
+        "os": _os_name(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "governor": _read(f"{cpufreq}/scaling_governor"),
+        "cur_freq_mhz": _khz_to_mhz(_read(f"{cpufreq}/scaling_cur_freq")),
+        "max_freq_mhz": _khz_to_mhz(_read(f"{cpufreq}/scaling_max_freq")),
+        "temperature_c": _temperature_c(),
+        "throttled": _throttled(),
+    }
+    identity = "|".join(str(info[k]) for k in ("hostname", "machine", "board", "cpu_model", "cores_logical"))
+    info["device_id"] = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    return info

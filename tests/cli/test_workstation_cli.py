@@ -1,0 +1,124 @@
+"""`edgeconv models` and `edgeconv export` from the command line, including every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BLOCKED_RUN = Path(__file__).parent.parent / "fixtures" / "blocked_run.py"
+
+
+def assert_one_line_error(result, message: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0], lines[0]
+
+
+def test_models_json_lists_every_family_with_reference_counts(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("models", "--width", "0.75", "--json")
+    assert result.code == 0
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert len(rows) == 8
+    assert rows["mobilenetv2"]["params"] == 2_636_424
+    assert rows["mobilenetv2"]["macs"] / 1e6 == pytest.approx(209.1, rel=0.01)
+    assert rows["efficientnet_lite0"]["params"] == 3_357_000
+    assert rows["efficientnet_lite4"]["resolution"] == 300
+
+
+def test_models_table(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("models", "--resolution", "160")
+    assert result.code == 0 and "mnasnet_a1" in result.stdout and "3.505" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "mobilenet_v2"], "unknown model 'mobilenet_v2'; did you mean 'mobilenetv2'?"),
+        (["--model", "mobilenetv2", "--width", "0"], "width must be a number in (0, 2], got 0.0"),
+        (["--model", "mobilenetv2", "--width", "-1"], "width must be a number in (0, 2]"),
+        (["--model", "mobilenetv2", "--width", "nan"], "width must be a number in (0, 2], got nan"),
+        (["--model", "mobilenetv2", "--width", "2.5"], "width must be a number in (0, 2]"),
+        (["--model", "mobilenetv2", "--resolution", "16"], "resolution must be an integer >= 32"),
+        (["--model", "mobilenetv2", "--num-classes", "1"], "num_classes must be an integer >= 2"),
+        (["--model", "mobilenetv2", "--format", "onxx"], "unknown export format 'onxx'; did you mean 'onnx'?"),
+        (["--model", "mobilenetv2", "--precision", "int4"], "onnx export supports fp32, not 'int4'"),
+        (["--width", "0.5"], "give --model NAME"),
+    ],
+)
+def test_bad_export_arguments(cli, tmp_path: Path, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    result = cli("export", *args, "--out", out)
+    assert_one_line_error(result, message)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_width_must_be_a_number(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("export", "--model", "mobilenetv2", "--width", "wide")
+    assert result.code == 2 and "'wide' is not a valid float" in result.stderr
+
+
+def test_bad_checkpoints(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"PK\x03\x04 definitely not a zip archive" * 20)
+    foreign = tmp_path / "foreign.pt"
+    import torch
+
+    torch.save({"weight": torch.zeros(3)}, foreign)
+    truncated = tmp_path / "truncated.pt"
+    torch.save({"format": "edgeconv-checkpoint", "version": 1, "state_dict": {"w": torch.zeros(1000)}}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:300])
+    cases = {
+        tmp_path / "missing.pt": "no such checkpoint",
+        corrupt: "corrupt.pt is not a readable PyTorch checkpoint",
+        foreign: "foreign.pt is not an edgeconv checkpoint",
+        truncated: "truncated.pt is not a readable PyTorch checkpoint",
+    }
+    for path, message in cases.items():
+        assert_one_line_error(cli("export", "--checkpoint", path, "--out", tmp_path / "out"), message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_checkpoint_conflicting_width_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from edgeconv.checkpoint import save_checkpoint
+    from edgeconv.models import create_model
+
+    ckpt = save_checkpoint(tmp_path / "m.pt", create_model("mobilenetv2", 0.5, 4, 32))
+    result = cli("export", "--checkpoint", ckpt, "--width", "0.75", "--out", tmp_path / "out")
+    assert_one_line_error(result, "--width 0.75 conflicts with the checkpoint, which holds width 0.5")
+
+
+def test_missing_host_extra_names_the_extra(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BLOCKED_RUN), "torch", "--", "export", "--model", "mobilenetv2", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "edgeconv export needs the 'host' extra" in lines[0]
+    assert "pip install 'edgeconv[host]'" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_cli_writes_artifact_and_table(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("export", "-m", "mnasnet", "-w", "0.3", "-r", "32", "--num-classes", "3", "-o", tmp_path)
+    assert result.code == 0, result.stderr
+    assert "parity vs PyTorch" in result.stdout and "random-init" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "mnasnet_w0.3_r32_fp32.onnx",
+        "mnasnet_w0.3_r32_fp32.onnx.json",
+    ]
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "edgeconv", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0 and "bench" in proc.stdout and "export" in proc.stdout

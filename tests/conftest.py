@@ -1,0 +1,51 @@
+"""Shared fixtures. Torch-free: tests/runtime runs in a device environment without torch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own results database and user data dir (nothing touches the real ones)."""
+    monkeypatch.setenv("EDGECONV_DB", str(tmp_path / "results.sqlite"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return tmp_path
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    """Run the edgeconv CLI in-process (``catch_exceptions=False``: a traceback fails the test)."""
+    from edgeconv.cli import main
+
+    runner = CliRunner()
+
+    def run(*args: str) -> CliResult:
+        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+@pytest.fixture
+def tiny_onnx(tmp_path: Path) -> Path:
+    """A private copy of the committed tiny MobileNetV2 ONNX artifact (with its sidecar)."""
+    dest = tmp_path / "tiny"
+    dest.mkdir()
+    for name in ("tiny_mobilenetv2.onnx", "tiny_mobilenetv2.onnx.json"):
+        (dest / name).write_bytes((FIXTURES / name).read_bytes())
+    return dest / "tiny_mobilenetv2.onnx"
