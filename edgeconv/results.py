@@ -13,13 +13,16 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeconv.errors import EdgeconvError
 from edgeconv.runtime.result import BenchResult
 
+if TYPE_CHECKING:
+    from edgeconv.evaluate import EvalResult
+
 DB_ENV = "EDGECONV_DB"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: bench; 2: + evaluations
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench (
@@ -46,6 +49,25 @@ CREATE TABLE IF NOT EXISTS bench (
     result_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS bench_artifact_device ON bench (artifact_sha256, device_id);
+CREATE TABLE IF NOT EXISTS evaluations (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    target_sha256 TEXT NOT NULL,
+    target_name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    model TEXT,
+    width REAL,
+    resolution INTEGER,
+    format TEXT NOT NULL,
+    precision TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    num_images INTEGER NOT NULL,
+    top1 REAL NOT NULL,
+    top5 REAL NOT NULL,
+    top1_agreement REAL,
+    result_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS evaluations_target ON evaluations (target_sha256);
 """
 
 
@@ -125,6 +147,42 @@ class ResultsStore:
                 ),
             )
         return int(cursor.lastrowid or 0)
+
+    def add_evaluation(self, result: EvalResult) -> int:
+        """Append one evaluation; returns its row id."""
+        model = result.model
+        dataset = result.dataset.get("path") or result.dataset.get("kind", "?")
+        agreement = (result.agreement or {}).get("top1_agreement")
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO evaluations (created_at, target_sha256, target_name, kind, model, width, resolution,"
+                " format, precision, dataset, num_images, top1, top5, top1_agreement, result_json)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    result.timestamp,
+                    result.sha256,
+                    Path(result.target).name,
+                    result.kind,
+                    model.get("model"),
+                    model.get("width"),
+                    model.get("resolution"),
+                    result.format,
+                    result.precision,
+                    dataset,
+                    result.num_images,
+                    result.top1,
+                    result.top5,
+                    agreement,
+                    json.dumps(result.to_dict()),
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def evaluations(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored evaluations (full records with their row id), newest first."""
+        query = "SELECT id, result_json FROM evaluations ORDER BY id DESC" + (" LIMIT ?" if limit else "")
+        rows = self._db.execute(query, (limit,) if limit else ()).fetchall()
+        return [{"id": row_id, **json.loads(text)} for row_id, text in rows]
 
     def bench_rows(self, limit: int | None = None, model: str | None = None) -> list[BenchRow]:
         """Stored benchmarks, newest first, optionally only those of one model family."""

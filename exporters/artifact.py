@@ -32,7 +32,9 @@ class Artifact:
     tools: dict[str, str]  # package versions used to export
     created_at: str
     export_seconds: float
-    preprocessing: dict[str, Any] | None = None
+    preprocessing: dict[str, Any] | None = None  # how to prepare images (runtime.preprocess.Preprocessing)
+    dataset: dict[str, Any] | None = None  # what the weights were trained on, and its held-out split
+    class_names: list[str] | None = None
     details: dict[str, Any] = field(default_factory=dict)  # format-specific facts (opset, ...)
     schema_version: int = SCHEMA_VERSION
 

@@ -27,6 +27,7 @@ from edgeconv.exporters.registry import get_exporter
 from edgeconv.models.factory import count_macs, count_params, model_config
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.backends import load
+from edgeconv.runtime.preprocess import Preprocessing
 
 
 class ParityError(EdgeconvError):
@@ -44,6 +45,12 @@ def tool_versions(packages: tuple[str, ...]) -> dict[str, str]:
     return versions
 
 
+def _preprocessing(meta: dict[str, Any] | None, resolution: int, layout: str) -> dict[str, Any]:
+    """The checkpoint's preprocessing (or the ImageNet default) at the exported resolution and layout."""
+    recorded = (meta or {}).get("preprocessing") or {"resolution": resolution}
+    return Preprocessing.from_dict({**recorded, "resolution": resolution, "layout": layout}).to_dict()
+
+
 def artifact_name(config: dict[str, Any], precision: str, suffix: str) -> str:
     """``mobilenetv2_w0.75_r224_fp32.onnx``: family, width, resolution, precision."""
     return f"{config['model']}_w{config['width']:g}_r{config['resolution']}_{precision}{suffix}"
@@ -57,11 +64,13 @@ def export(
     out_dir: str | Path = ".",
     *,
     weights: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
     parity_tolerance: float | None = None,
 ) -> Artifact:
     """Export ``model`` (built by :func:`edgeconv.models.create_model`) to ``format`` at ``precision``.
 
-    ``weights`` describes where the weights came from (recorded in the sidecar). The export fails with
+    ``weights`` describes where the weights came from and ``meta`` is the checkpoint's metadata (its
+    preprocessing, dataset and class names are copied to the sidecar). The export fails with
     :class:`ParityError`, writing nothing, when the max absolute logit difference against PyTorch exceeds
     ``parity_tolerance`` (default: the format's tolerance for that precision).
     """
@@ -109,6 +118,9 @@ def export(
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             export_seconds=round(time.perf_counter() - started, 3),
             details={k: v for k, v in facts.items() if k not in ("layout", "quantization")},
+            preprocessing=_preprocessing(meta, resolution, facts.get("layout", "NCHW")),
+            dataset=(meta or {}).get("dataset"),
+            class_names=(meta or {}).get("class_names"),
         )
         write_json(sidecar_path(staged), artifact.to_dict())
         for file in files:  # companions and main file first, the sidecar last

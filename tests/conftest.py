@@ -49,3 +49,19 @@ def tiny_onnx(tmp_path: Path) -> Path:
     for name in ("tiny_mobilenetv2.onnx", "tiny_mobilenetv2.onnx.json"):
         (dest / name).write_bytes((FIXTURES / name).read_bytes())
     return dest / "tiny_mobilenetv2.onnx"
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MobileNetV2 0.35 trained for a few epochs on the built-in digits at 32 px (workstation tests only)."""
+    import torch
+
+    from edgeconv.data import load_data
+    from edgeconv.models import create_model
+    from edgeconv.train import TrainConfig, fit
+
+    torch.set_num_threads(2)
+    data = load_data("digits", 32)
+    model = create_model("mobilenetv2", 0.35, 10, 32)
+    config = TrainConfig(epochs=4, warmup_epochs=0.3, lr=5e-3)
+    return fit(model, data, config, tmp_path_factory.mktemp("trained")).checkpoint

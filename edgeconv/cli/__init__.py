@@ -7,10 +7,12 @@ import click
 from edgeconv import __version__
 from edgeconv.cli.bench_cmd import bench_command
 from edgeconv.cli.common import EdgeconvGroup
+from edgeconv.cli.eval_cmd import eval_command
 from edgeconv.cli.export_cmd import export_command
 from edgeconv.cli.info_cmd import info_command
 from edgeconv.cli.models_cmd import models_command
 from edgeconv.cli.results_cmd import results_command
+from edgeconv.cli.train_cmd import train_command
 
 
 @click.group(cls=EdgeconvGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -19,11 +21,19 @@ def main() -> None:
     """Export mobile vision models to ONNX and measure them on the device they will run on.
 
     \b
-    Workstation:  edgeconv models | export
+    Workstation:  edgeconv models | train | export | eval
     Device:       edgeconv bench | info   (needs no torch: pip install 'edgeconv[onnx]')
     Both:         edgeconv results
     """
 
 
-for command in (models_command, export_command, bench_command, info_command, results_command):
+for command in (
+    models_command,
+    train_command,
+    export_command,
+    eval_command,
+    bench_command,
+    info_command,
+    results_command,
+):
     main.add_command(command)

@@ -14,15 +14,15 @@ from edgeconv.errors import UsageError, require
 
 def _model_from_args(
     checkpoint: str | None, model: str | None, width: float | None, resolution: int | None, num_classes: int | None
-) -> tuple[Any, dict[str, Any]]:
-    """The model to export and the record of where its weights came from."""
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The model to export, the record of where its weights came from, and the checkpoint's metadata."""
     from edgeconv.models import create_model
     from edgeconv.models.factory import estimate_batchnorm_statistics, model_config
 
     if checkpoint:
         from edgeconv.checkpoint import load_checkpoint, weights_record
 
-        net, _meta = load_checkpoint(checkpoint)
+        net, meta = load_checkpoint(checkpoint)
         config = model_config(net)
         asked = {"model": model, "width": width, "num_classes": num_classes}
         for key, value in asked.items():
@@ -32,15 +32,16 @@ def _model_from_args(
                 )
         if resolution is not None:
             config["resolution"] = resolution  # the same weights run at any input size
-        return net, weights_record(checkpoint)
+        return net, weights_record(checkpoint), meta
     if model is None:
         raise UsageError("give --model NAME (see `edgeconv models`) or --checkpoint PATH")
     net = create_model(model, 1.0 if width is None else width, num_classes or 1000, resolution)
     estimate_batchnorm_statistics(net, model_config(net)["resolution"])
-    return net, {
+    weights = {
         "source": "random-init",
         "note": "random weights, BatchNorm statistics estimated on noise; for latency measurement only",
     }
+    return net, weights, {}
 
 
 @click.command("export")
@@ -91,8 +92,8 @@ def export_command(
 
     spec = get_exporter(format_)
     with err.status(f"exporting to {format_} {precision}..."):
-        net, weights = _model_from_args(checkpoint, model, width, resolution, num_classes)
-        artifact = export(net, format_, precision, None, Path(out_dir), weights=weights)
+        net, weights, meta = _model_from_args(checkpoint, model, width, resolution, num_classes)
+        artifact = export(net, format_, precision, None, Path(out_dir), weights=weights, meta=meta)
     if as_json:
         print_json(artifact.to_dict())
         return

@@ -14,14 +14,33 @@ from edgeconv.errors import UsageError
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """Name, static shape and numpy dtype of a model input or output."""
+    """Name, static shape and numpy dtype of a model input or output, with its affine quantization
+    (``real = scale * (q - zero_point)``) when the tensor is an integer one."""
 
     name: str
     shape: tuple[int, ...]
     dtype: str
+    scale: float | None = None
+    zero_point: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+        record: dict[str, Any] = {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+        if self.scale is not None:
+            record.update(scale=self.scale, zero_point=self.zero_point)
+        return record
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """Real values -> this tensor's dtype (identity for float tensors)."""
+        if self.scale is None or self.zero_point is None:
+            return x.astype(self.dtype, copy=False)
+        info = np.iinfo(np.dtype(self.dtype))
+        return np.clip(np.round(x / self.scale) + self.zero_point, info.min, info.max).astype(self.dtype)
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        """This tensor's values -> float32 real values."""
+        if self.scale is None or self.zero_point is None:
+            return q.astype(np.float32, copy=False)
+        return ((q.astype(np.float32) - self.zero_point) * self.scale).astype(np.float32)
 
 
 @dataclass
@@ -49,6 +68,19 @@ class Session(ABC):
                 f"dtype {self.input.dtype} of {self.path.name}"
             )
         return self._run(np.ascontiguousarray(array))
+
+    def run_float(self, x: np.ndarray) -> np.ndarray:
+        """Run on real-valued (normalised) input, quantizing it and dequantizing the output as the model needs."""
+        return self.output.dequantize(self.run(self.input.quantize(np.asarray(x, dtype=np.float32))))
+
+    def input_layout(self) -> str:
+        """``NCHW`` or ``NHWC``, read off the input shape (image models have three channels)."""
+        shape = self.input.shape
+        if len(shape) == 4 and shape[1] == 3:
+            return "NCHW"
+        if len(shape) == 4 and shape[3] == 3:
+            return "NHWC"
+        raise UsageError(f"{self.path.name}: input shape {shape} is not an image batch (NCHW or NHWC, 3 channels)")
 
     @abstractmethod
     def _run(self, array: np.ndarray) -> np.ndarray:

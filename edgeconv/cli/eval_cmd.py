@@ -1,0 +1,93 @@
+"""``edgeconv eval``: accuracy of checkpoints and artifacts on held-out data, and agreement with PyTorch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from edgeconv.cli.common import db_option, err, json_flag, out, print_json
+from edgeconv.errors import require
+
+
+def _confusion_table(result: dict[str, Any]) -> Table:
+    names = result["class_names"]
+    table = Table(title=f"confusion matrix of {Path(result['target']).name} (rows: true, columns: predicted)")
+    table.add_column("")
+    for name in names:
+        table.add_column(name[:8], justify="right")
+    for name, row in zip(names, result["confusion"], strict=True):
+        table.add_row(name[:12], *(str(v) if v else "." for v in row))
+    return table
+
+
+@click.command("eval")
+@click.argument("targets", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--data",
+    "-d",
+    default=None,
+    help="'digits' or an ImageFolder directory. [default: the dataset the model was trained on]",
+)
+@click.option(
+    "--reference",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PyTorch checkpoint to compare artifacts with. [default: the one they were exported from]",
+)
+@click.option("--confusion/--no-confusion", default=None, help="Print confusion matrices. [default: for one target]")
+@click.option("--no-store", is_flag=True, help="Do not append the results to the results database.")
+@json_flag
+@db_option
+def eval_command(
+    targets: tuple[str, ...],
+    data: str | None,
+    reference: str | None,
+    confusion: bool | None,
+    no_store: bool,
+    as_json: bool,
+    db: str | None,
+) -> None:
+    """Evaluate checkpoints (.pt) and exported artifacts (.onnx) on the held-out split.
+
+    Reports top-1, top-5 and the confusion matrix; for artifacts also the top-1 agreement and logit error
+    against the PyTorch checkpoint they came from. Artifacts run through edgeconv.runtime, as on a device.
+    """
+    require("torch", "host", "edgeconv eval")
+    from edgeconv.evaluate import DataCache, evaluate
+    from edgeconv.results import open_store
+
+    cache = DataCache(data)
+    results = []
+    for target in targets:
+        with err.status(f"evaluating {Path(target).name}..."):
+            results.append(evaluate(target, cache, reference))
+    if not no_store:
+        with open_store(db) as store:
+            for result in results:
+                store.add_evaluation(result)
+    records = [r.to_dict() for r in results]
+    if as_json:
+        print_json(records)
+        return
+    table = Table(title=f"held-out accuracy ({records[0]['num_images']} images of {records[0]['dataset']['kind']})")
+    for column in ("target", "kind", "format", "precision", "top-1", "top-5", "agree top-1", "max |logit diff|"):
+        table.add_column(column, justify="right" if column[0] in "tam" and column != "target" else "left")
+    for r in records:
+        agree = r["agreement"] or {}
+        table.add_row(
+            Path(r["target"]).name,
+            r["kind"],
+            r["format"],
+            r["precision"],
+            f"{r['top1']:.2%}",
+            f"{r['top5']:.2%}",
+            f"{agree['top1_agreement']:.2%}" if agree else "-",
+            f"{agree['max_abs_logit_diff']:.2e}" if agree else "-",
+        )
+    out.print(table)
+    if confusion or (confusion is None and len(records) == 1):
+        for r in records:
+            out.print(_confusion_table(r))

@@ -1,0 +1,196 @@
+"""``edgeconv train``: train or fine-tune a model on an ImageFolder directory or the built-in digits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from edgeconv.cli.common import err, json_flag, out, print_json
+from edgeconv.errors import UsageError, require
+
+
+def _teacher(path: str | None, class_names: list[str]) -> Any:
+    if path is None:
+        return None
+    from edgeconv.checkpoint import load_checkpoint
+
+    teacher, meta = load_checkpoint(path)
+    if meta.get("class_names") and meta["class_names"] != class_names:
+        raise UsageError(f"teacher {Path(path).name} was trained on other classes ({meta['class_names'][:5]}...)")
+    return teacher
+
+
+@click.command("train")
+@click.option("--model", "-m", default=None, help="Model family (see `edgeconv models`).")
+@click.option("--width", "-w", type=float, default=1.0, show_default=True, help="Width multiplier in (0, 2].")
+@click.option(
+    "--resolution",
+    "-r",
+    type=int,
+    default=None,
+    help="Input size. [default: 48 for digits (8x8 scans), else the family's native]",
+)
+@click.option(
+    "--data",
+    "-d",
+    default="digits",
+    show_default=True,
+    help="'digits' (built in, no download) or an ImageFolder directory (class sub-folders, "
+    "optionally under train/ and val/).",
+)
+@click.option("--epochs", "-e", type=click.IntRange(min=1), default=15, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
+@click.option("--optimizer", type=click.Choice(["adamw", "sgd"]), default="adamw", show_default=True)
+@click.option("--lr", type=float, default=None, help="Peak learning rate. [default: 3e-3 AdamW, 0.1 SGD]")
+@click.option("--weight-decay", type=float, default=None, help="[default: 0.05 AdamW, 4e-5 SGD]")
+@click.option("--warmup-epochs", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--augment/--no-augment", default=True, show_default=True, help="Random zoom and shift.")
+@click.option("--hflip", is_flag=True, help="Also flip horizontally (natural images; not for digits or text).")
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Start from pretrained weights: an edgeconv checkpoint or a torchvision/timm state dict.",
+)
+@click.option(
+    "--teacher",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Distil from this trained edgeconv checkpoint (e.g. a wider model).",
+)
+@click.option(
+    "--kd-alpha", type=click.FloatRange(0, 1), default=0.7, show_default=True, help="Weight of the distillation loss."
+)
+@click.option("--kd-temperature", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True)
+@click.option(
+    "--val-fraction",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="Held-out fraction when the data has no val/ split.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="PyTorch threads. [default: all cores]")
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/train", show_default=True)
+@json_flag
+def train_command(
+    model: str | None,
+    width: float,
+    resolution: int | None,
+    data: str,
+    epochs: int,
+    batch_size: int,
+    optimizer: str,
+    lr: float | None,
+    weight_decay: float | None,
+    warmup_epochs: float,
+    label_smoothing: float,
+    augment: bool,
+    hflip: bool,
+    weights: str | None,
+    teacher: str | None,
+    kd_alpha: float,
+    kd_temperature: float,
+    val_fraction: float,
+    seed: int,
+    threads: int | None,
+    out_dir: str,
+    as_json: bool,
+) -> None:
+    """Train (or fine-tune) a model and keep the checkpoint with the best validation accuracy.
+
+    Recipe: AdamW (or SGD), linear warm-up then cosine decay, label smoothing, light augmentation, seeded.
+    The checkpoint records the model, class names, preprocessing, dataset split, metrics and versions.
+
+    \b
+    Example:
+      edgeconv train --model mobilenetv2 --width 0.5 --data digits --epochs 15 --out runs/mnv2
+    """
+    torch = require("torch", "host", "edgeconv train")
+    from edgeconv.data import DIGITS_RESOLUTION, load_data
+    from edgeconv.models import create_model
+    from edgeconv.models.registry import get_spec
+    from edgeconv.train import TrainConfig, fit, load_pretrained
+
+    if model is None:
+        raise UsageError("give --model NAME (see `edgeconv models`)")
+    config = TrainConfig(
+        epochs,
+        batch_size,
+        optimizer,
+        lr,
+        weight_decay,
+        warmup_epochs,
+        label_smoothing,
+        augment,
+        hflip,
+        kd_alpha,
+        kd_temperature,
+        seed,
+    )
+    if resolution is None:
+        resolution = DIGITS_RESOLUTION if data == "digits" else get_spec(model).default_resolution
+    net = create_model(model, width, 10, resolution)  # validates the arguments before any data is read
+    if threads:
+        torch.set_num_threads(threads)
+    with err.status(f"loading {data}..."):
+        splits = load_data(data, resolution, val_fraction, seed)
+    net = create_model(model, width, len(splits.class_names), resolution)
+    report = load_pretrained(net, weights) if weights else None
+    teacher_net = _teacher(teacher, splits.class_names)
+    meta = {
+        "init": report.to_dict() if report else {"source": "random-init"},
+        "teacher": str(Path(teacher).resolve()) if teacher else None,
+    }
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("epoch 1", total=None)
+
+        def on_step(epoch: int, step: int, steps: int, loss: float, acc: float) -> None:
+            progress.update(
+                task, total=steps, completed=step, description=f"epoch {epoch}/{epochs}  loss {loss:.3f}  acc {acc:.1%}"
+            )
+
+        def on_epoch(record: dict[str, Any]) -> None:
+            err.print(
+                f"epoch {record['epoch']:>3}: train loss {record['train_loss']:.3f} acc "
+                f"{record['train_top1']:.1%} | val top-1 {record['val_top1']:.1%} top-5 "
+                f"{record['val_top5']:.1%} | {record['seconds']:.0f} s"
+            )
+
+        result = fit(net, splits, config, out_dir, teacher_net, meta, on_step, on_epoch)
+    summary: dict[str, Any] = {
+        "checkpoint": str(result.checkpoint.resolve()),
+        "best": result.best,
+        "seconds": round(result.seconds, 1),
+        "dataset": {**splits.source, "num_train": len(splits.train), "num_val": len(splits.val)},
+        "init": meta["init"],
+        "teacher": meta["teacher"],
+    }
+    if as_json:
+        print_json(summary)
+        return
+    table = Table(show_header=False, title=f"trained {model} width {width:g} at {resolution} px")
+    table.add_row("checkpoint", summary["checkpoint"])
+    table.add_row(
+        "data", f"{data}: {len(splits.train)} train / {len(splits.val)} val images, {len(splits.class_names)} classes"
+    )
+    table.add_row("best epoch", f"{result.best['epoch']} of {epochs}")
+    table.add_row("val top-1 / top-5", f"{result.best['val_top1']:.2%} / {result.best['val_top5']:.2%}")
+    table.add_row("time", f"{result.seconds:.0f} s")
+    if report:
+        table.add_row(
+            "started from",
+            f"{Path(report.path).name} (matched by {report.matched_by}"
+            + (", new classifier head" if report.head_reinitialised else "")
+            + ")",
+        )
+    if teacher:
+        table.add_row("distilled from", teacher)
+    out.print(table)

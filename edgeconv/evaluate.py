@@ -1,0 +1,141 @@
+"""Accuracy of checkpoints and exported artifacts on held-out data, and agreement with PyTorch.
+
+Checkpoints run in PyTorch; artifacts run through ``edgeconv.runtime``, the code path a device uses, with
+the preprocessing recorded in their sidecar. An artifact exported from a checkpoint is compared with that
+checkpoint on the same images: top-1 agreement and logit error.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeconv.atomic import sha256_files
+from edgeconv.data import DataSplits, ImageSet, load_data_like
+from edgeconv.errors import ArtifactError
+from edgeconv.metrics import agreement, confusion_matrix, topk_accuracy
+from edgeconv.runtime.artifact_info import artifact_sha256, read_sidecar
+from edgeconv.runtime.preprocess import Preprocessing
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+@dataclass
+class EvalResult:
+    """Accuracy of one checkpoint or artifact on the held-out split of a dataset."""
+
+    target: str
+    kind: str  # "checkpoint" or "artifact"
+    sha256: str
+    model: dict[str, Any]
+    format: str
+    precision: str
+    dataset: dict[str, Any]
+    num_images: int
+    top1: float
+    top5: float
+    class_names: list[str]
+    confusion: list[list[int]]
+    agreement: dict[str, Any] | None  # vs the PyTorch checkpoint the artifact came from
+    seconds: float
+    timestamp: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class DataCache:
+    """Loads each (dataset, resolution) once when several targets are evaluated together."""
+
+    def __init__(self, data: str | None) -> None:
+        self.data = data
+        self._cache: dict[tuple[str, int], DataSplits] = {}
+
+    def get(self, source: dict[str, Any] | None, preprocessing: Preprocessing) -> DataSplits:
+        key = (repr(self.data or source), preprocessing.resolution)
+        if key not in self._cache:
+            self._cache[key] = load_data_like(self.data, source, preprocessing)
+        return self._cache[key]
+
+
+def _metrics(logits: np.ndarray, val: ImageSet) -> dict[str, Any]:
+    predicted = logits.argmax(1)
+    return {
+        "top1": topk_accuracy(logits, val.labels, 1),
+        "top5": topk_accuracy(logits, val.labels, 5),
+        "confusion": confusion_matrix(predicted, val.labels, len(val.class_names)).tolist(),
+    }
+
+
+def _checkpoint_logits(path: Path, cache: DataCache) -> tuple[np.ndarray, DataSplits, dict[str, Any]]:
+    from edgeconv.checkpoint import load_checkpoint
+    from edgeconv.models.factory import model_config
+    from edgeconv.train import predict
+    from edgeconv.train.batches import BatchMaker
+
+    model, meta = load_checkpoint(path)
+    config = model_config(model)
+    preprocessing = Preprocessing.from_dict(meta.get("preprocessing") or {"resolution": config["resolution"]})
+    data = cache.get(meta.get("dataset"), preprocessing)
+    return predict(model, data.val, BatchMaker(data.preprocessing)), data, config
+
+
+def artifact_logits(path: Path, images: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:
+    """Logits of the artifact at ``path`` for prepared uint8 images, one image per run (batch-1 artifacts)."""
+    from edgeconv.runtime import load
+
+    session = load(path, threads=None)
+    layout = preprocessing.with_layout(session.input_layout())
+    return np.concatenate([session.run_float(layout.normalize(image)) for image in images])
+
+
+def evaluate(path: str | Path, cache: DataCache, reference: str | Path | None = None) -> EvalResult:
+    """Evaluate one checkpoint or artifact; ``reference`` overrides the checkpoint an artifact is compared to."""
+    path = Path(path)
+    started = time.perf_counter()
+    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+        logits, data, config = _checkpoint_logits(path, cache)
+        kind, fmt, precision, sha, agree = "checkpoint", "pytorch", "fp32", sha256_files(path), None
+    else:
+        if not path.is_file():
+            raise ArtifactError(f"no such file: {path}")
+        sidecar = read_sidecar(path)
+        if sidecar is None:
+            raise ArtifactError(
+                f"{path.name} has no sidecar ({path.name}.json): edgeconv cannot tell its preprocessing"
+            )
+        config = sidecar["model"]
+        preprocessing = Preprocessing.from_dict(sidecar.get("preprocessing") or {"resolution": config["resolution"]})
+        weights = sidecar.get("weights", {})
+        data = cache.get(sidecar.get("dataset"), preprocessing)
+        logits = artifact_logits(path, data.val.images, data.preprocessing)
+        kind, fmt, precision, sha = "artifact", sidecar["format"], sidecar["precision"], artifact_sha256(path)
+        reference = reference or (weights.get("path") if weights.get("source") == "checkpoint" else None)
+        agree = None
+        if reference:
+            if not Path(reference).is_file():
+                raise ArtifactError(f"reference checkpoint {reference} of {path.name} is missing (pass --reference)")
+            ref_logits, _, _ = _checkpoint_logits(Path(reference), cache)
+            agree = {**agreement(ref_logits, logits), "reference": str(reference)}
+    if logits.shape[1] != len(data.class_names):
+        raise ArtifactError(f"{path.name} predicts {logits.shape[1]} classes but the data has {len(data.class_names)}")
+    return EvalResult(
+        target=str(path.resolve()),
+        kind=kind,
+        sha256=sha,
+        model=dict(config),
+        format=fmt,
+        precision=precision,
+        dataset={**data.source, "subset": "val", "resolution": data.preprocessing.resolution},
+        num_images=len(data.val),
+        class_names=data.class_names,
+        agreement=agree,
+        seconds=round(time.perf_counter() - started, 3),
+        timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **_metrics(logits, data.val),
+    )

@@ -1,0 +1,134 @@
+"""Start from pretrained weights in a local file: an edgeconv checkpoint, or a state dict of the same
+architecture saved by torchvision, timm or another implementation.
+
+Tensors are matched by name when every name matches; otherwise by order and shape (architectures written
+from the same paper list their tensors in the same order). A classifier head whose class count differs is
+re-initialised. A file that does not fit is refused, naming the first tensor that does not match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgeconv.atomic import sha256_files
+from edgeconv.checkpoint import CHECKPOINT_FORMAT
+from edgeconv.errors import ArtifactError
+
+_NESTED_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
+_PREFIXES = ("module.", "model.", "_orig_mod.")
+
+
+@dataclass
+class LoadReport:
+    """What was loaded from where."""
+
+    path: str
+    sha256: str
+    matched_by: str  # "name" or "order"
+    tensors_loaded: int
+    head_reinitialised: bool
+    skipped: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _state_dict_of(payload: Any, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT:
+        payload = payload["state_dict"]
+    elif isinstance(payload, dict):
+        for key in _NESTED_KEYS:
+            if isinstance(payload.get(key), dict):
+                payload = payload[key]
+                break
+    if isinstance(payload, nn.Module):
+        payload = payload.state_dict()
+    if not isinstance(payload, dict) or not payload or not all(isinstance(v, torch.Tensor) for v in payload.values()):
+        raise ArtifactError(f"{path.name} holds no state dict of tensors")
+    state = {}
+    for name, tensor in payload.items():
+        for prefix in _PREFIXES:
+            if name.startswith(prefix):
+                name = name[len(prefix) :]
+        state[name] = tensor
+    return state
+
+
+def _learnable(state: dict[str, torch.Tensor]) -> list[tuple[str, torch.Tensor]]:
+    """Tensors in order, without BatchNorm's step counters (not every implementation saves them)."""
+    return [(k, v) for k, v in state.items() if not k.endswith("num_batches_tracked")]
+
+
+def _head(model: nn.Module) -> nn.Linear | None:
+    """The classifier head: the last Linear layer."""
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    return linears[-1] if linears else None
+
+
+def _head_names(model: nn.Module) -> set[str]:
+    """State-dict names of the classifier head's weight and bias."""
+    head = _head(model)
+    return {name for name, p in model.named_parameters() if head is not None and any(p is q for q in head.parameters())}
+
+
+def _shape(t: torch.Tensor) -> tuple[int, ...]:
+    return tuple(t.shape)
+
+
+Named = list[tuple[str, torch.Tensor]]
+
+
+def _first_mismatch(mine: Named, theirs: Named, head: set[str]) -> str:
+    """Describe the first tensor of ``mine`` that ``theirs`` (in order) does not provide."""
+    for (name, tensor), (their_name, their_tensor) in zip(mine, theirs, strict=False):
+        if _shape(tensor) != _shape(their_tensor) and name not in head:
+            return f"tensor {name!r} is {_shape(tensor)} here but {their_name!r} is {_shape(their_tensor)} in the file"
+    if len(mine) > len(theirs):
+        return f"tensor {mine[len(theirs)][0]!r} has no counterpart in the file"
+    return f"the file's tensor {theirs[len(mine)][0]!r} has no counterpart in this model"
+
+
+def load_pretrained(model: nn.Module, path: str | Path) -> LoadReport:
+    """Copy the weights in ``path`` into ``model`` (in place); see the module docstring for the rules."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"no such weights file: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # zip, pickle and runtime errors for damaged files
+        raise ArtifactError(f"{path.name} is not a readable PyTorch file: {str(exc).splitlines()[0]}") from None
+    source = _state_dict_of(payload, path)
+    head = _head_names(model)
+    mine, theirs = _learnable(model.state_dict()), _learnable(source)
+    names_match = {k for k, _ in mine} == {k for k, _ in theirs}
+    if names_match:
+        theirs = [(name, source[name]) for name, _ in mine]
+    if len(mine) != len(theirs):
+        raise ArtifactError(f"{path.name} does not fit this model: {_first_mismatch(mine, theirs, head)}")
+
+    new_state, skipped = model.state_dict(), []
+    for (name, tensor), (_, their_tensor) in zip(mine, theirs, strict=True):
+        if _shape(tensor) == _shape(their_tensor):
+            new_state[name] = their_tensor.to(tensor.dtype)
+        elif name in head:
+            skipped.append(name)
+        else:
+            raise ArtifactError(f"{path.name} does not fit this model: {_first_mismatch(mine, theirs, head)}")
+    model.load_state_dict(new_state)
+    head_module = _head(model)
+    if skipped and head_module is not None:  # a new class count: fresh head, as at initialisation
+        nn.init.normal_(head_module.weight, 0, 0.01)
+        nn.init.zeros_(head_module.bias)
+    return LoadReport(
+        path=str(path.resolve()),
+        sha256=sha256_files(path),
+        matched_by="name" if names_match else "order",
+        tensors_loaded=len(mine) - len(skipped),
+        head_reinitialised=bool(skipped),
+        skipped=skipped,
+    )
