@@ -19,12 +19,14 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip check
 	touch $@
 
-# The device side as a Raspberry Pi gets it: no torch, no onnx, one runtime.
+# The device side as a Raspberry Pi gets it: the three runtimes, and no torch, onnx, tensorflow, jax or nncf.
 $(DEVICE_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(DEVICE_VENV)
 	$(DEVICE_VENV)/bin/pip install --quiet --upgrade pip
-	$(DEVICE_VENV)/bin/pip install --quiet -e '.[onnx]' pytest
-	@! $(DEVICE_VENV)/bin/python -c "import torch" 2>/dev/null || (echo "torch leaked into the device venv"; exit 1)
+	$(DEVICE_VENV)/bin/pip install --quiet -e '.[onnx,litert,openvino]' pytest
+	@for pkg in torch onnx tensorflow jax nncf; do \
+		! $(DEVICE_VENV)/bin/python -c "import $$pkg" 2>/dev/null || { echo "$$pkg leaked into the device venv"; exit 1; }; \
+	done
 	touch $@
 
 install: $(VENV)/.installed

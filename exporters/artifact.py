@@ -35,6 +35,8 @@ class Artifact:
     preprocessing: dict[str, Any] | None = None  # how to prepare images (runtime.preprocess.Preprocessing)
     dataset: dict[str, Any] | None = None  # what the weights were trained on, and its held-out split
     class_names: list[str] | None = None
+    calibration: dict[str, Any] | None = None  # the images int8 ranges were calibrated on
+    accuracy: dict[str, Any] | None = None  # the int8 accuracy gate: float vs artifact top-1, agreement
     details: dict[str, Any] = field(default_factory=dict)  # format-specific facts (opset, ...)
     schema_version: int = SCHEMA_VERSION
 

@@ -6,16 +6,15 @@ import difflib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgeconv.errors import UsageError
 
 if TYPE_CHECKING:
-    import torch
+    from edgeconv.exporters.recipe import ConversionRequest
 
-# convert(model, example_input, destination, precision, calibration) -> facts about the result to record
-Converter = Callable[["torch.nn.Module", "torch.Tensor", Path, str, Any], dict[str, Any]]
+# convert(request) writes request.destination and returns facts about the result to record
+Converter = Callable[["ConversionRequest"], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -66,10 +65,32 @@ register_exporter(
     ExporterSpec(
         name="onnx",
         suffix=".onnx",
-        precisions=("fp32",),
+        precisions=("fp32", "int8"),
         extra="host",
         converter="edgeconv.exporters.onnx:convert",
         tool_packages=("torch", "onnx", "onnxscript", "onnxruntime"),
-        parity_tolerance={"fp32": 1e-4},
+        parity_tolerance={"fp32": 1e-4, "int8": float("inf")},  # int8 is judged by the accuracy gate
+    )
+)
+register_exporter(
+    ExporterSpec(
+        name="tflite",
+        suffix=".tflite",
+        precisions=("fp32", "fp16", "int8"),
+        extra="tflite",
+        converter="edgeconv.exporters.tflite:convert",
+        tool_packages=("torch", "litert-torch", "ai-edge-quantizer", "ai-edge-litert"),
+        parity_tolerance={"fp32": 1e-4, "fp16": 5e-2, "int8": float("inf")},
+    )
+)
+register_exporter(
+    ExporterSpec(
+        name="openvino",
+        suffix=".xml",
+        precisions=("fp32", "fp16", "int8"),
+        extra="ov-export",
+        converter="edgeconv.exporters.openvino:convert",
+        tool_packages=("torch", "openvino", "nncf"),
+        parity_tolerance={"fp32": 1e-4, "fp16": 5e-2, "int8": float("inf")},
     )
 )

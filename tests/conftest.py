@@ -41,14 +41,40 @@ def cli() -> Callable[..., CliResult]:
     return run
 
 
+TINY = {
+    "onnx": ("tiny_mobilenetv2_fp32.onnx", "tiny_mobilenetv2_fp32.onnx.json"),
+    "tflite": ("tiny_mobilenetv2_int8.tflite", "tiny_mobilenetv2_int8.tflite.json"),
+    "openvino": ("tiny_mobilenetv2_fp32.xml", "tiny_mobilenetv2_fp32.bin", "tiny_mobilenetv2_fp32.xml.json"),
+}
+
+
+def copy_tiny(kind: str, dest: Path) -> Path:
+    """A private copy of a committed tiny MobileNetV2 artifact (with companions and sidecar)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in TINY[kind]:
+        (dest / name).write_bytes((FIXTURES / name).read_bytes())
+    return dest / TINY[kind][0]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Callable[[str], Path]:
+    """``tiny(kind)``: a private copy of the committed tiny artifact of ``kind`` (onnx, tflite, openvino)."""
+    return lambda kind: copy_tiny(kind, tmp_path / "tiny")
+
+
 @pytest.fixture
 def tiny_onnx(tmp_path: Path) -> Path:
-    """A private copy of the committed tiny MobileNetV2 ONNX artifact (with its sidecar)."""
-    dest = tmp_path / "tiny"
-    dest.mkdir()
-    for name in ("tiny_mobilenetv2.onnx", "tiny_mobilenetv2.onnx.json"):
-        (dest / name).write_bytes((FIXTURES / name).read_bytes())
-    return dest / "tiny_mobilenetv2.onnx"
+    return copy_tiny("onnx", tmp_path / "tiny")
+
+
+@pytest.fixture
+def tiny_tflite(tmp_path: Path) -> Path:
+    return copy_tiny("tflite", tmp_path / "tiny")
+
+
+@pytest.fixture
+def tiny_openvino(tmp_path: Path) -> Path:
+    return copy_tiny("openvino", tmp_path / "tiny")
 
 
 @pytest.fixture(scope="session")
@@ -63,5 +89,5 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.set_num_threads(2)
     data = load_data("digits", 32)
     model = create_model("mobilenetv2", 0.35, 10, 32)
-    config = TrainConfig(epochs=4, warmup_epochs=0.3, lr=5e-3)
+    config = TrainConfig(epochs=6, warmup_epochs=0.3, lr=5e-3)
     return fit(model, data, config, tmp_path_factory.mktemp("trained")).checkpoint

@@ -71,6 +71,12 @@ def print_summary(result: BenchResult) -> None:
     "[default: the runtime's]",
 )
 @click.option(
+    "--precision-hint",
+    type=click.Choice(["f32", "bf16", "f16", "default"]),
+    default=None,
+    help="OpenVINO: inference precision. [default: f32 for fp32/fp16 artifacts, the plugin's choice for int8]",
+)
+@click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, allow_dash=True),
@@ -88,11 +94,12 @@ def bench_command(
     min_seconds: float,
     max_seconds: float,
     spinning: bool | None,
+    precision_hint: str | None,
     json_path: str | None,
     no_store: bool,
     db: str | None,
 ) -> None:
-    """Measure the latency of MODEL_FILE (.onnx) on this machine.
+    """Measure the latency of MODEL_FILE (.onnx, .tflite or OpenVINO .xml) on this machine.
 
     Warms up until both --warmup runs and --warmup-seconds are reached, then measures until both --runs and
     --min-seconds are reached (like TFLite's benchmark_model). Reports p50/p90/p99, flags noisy runs, and
@@ -102,7 +109,11 @@ def bench_command(
     from edgeconv.runtime import BenchSettings, bench
 
     settings = BenchSettings(warmup, warmup_seconds, runs, min_seconds, max_seconds)
-    options = {} if spinning is None else {"spinning": spinning}
+    options: dict[str, object] = {}
+    if spinning is not None:
+        options["spinning"] = spinning
+    if precision_hint is not None:
+        options["precision_hint"] = precision_hint
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

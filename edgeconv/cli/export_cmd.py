@@ -1,4 +1,4 @@
-"""``edgeconv export``: build (or load) a model and export it, with parity checked against PyTorch."""
+"""``edgeconv export``: build (or load) a model and export it to every requested format and precision."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import err, json_flag, out, print_json
-from edgeconv.errors import UsageError, require
+from edgeconv.errors import EdgeconvError, UsageError, require
+
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 def _model_from_args(
@@ -44,6 +46,44 @@ def _model_from_args(
     return net, weights, {}
 
 
+def _plan(formats: str, precisions: str) -> list[tuple[str, str]]:
+    """(format, precision) pairs to export; pairs a format cannot produce are skipped with a note."""
+    from edgeconv.exporters import get_exporter, list_formats
+
+    names = list_formats() if formats == "all" else [f.strip() for f in formats.split(",") if f.strip()]
+    wanted = [p.strip() for p in precisions.split(",") if p.strip()]
+    for precision in wanted:
+        if precision not in PRECISIONS:
+            raise UsageError(f"unknown precision {precision!r} (precisions: {', '.join(PRECISIONS)})")
+    specs = [get_exporter(name) for name in names]
+    plan = [(s.name, p) for s in specs for p in wanted if p in s.precisions]
+    for spec in specs:
+        for precision in wanted:
+            if precision not in spec.precisions:
+                err.print(f"note: {spec.name} export does not produce {precision}; skipped")
+    if not plan:
+        raise UsageError(f"none of the formats {', '.join(names)} produces {', '.join(wanted)}")
+    return plan
+
+
+def _row(artifact: Any) -> list[str]:
+    accuracy = artifact.accuracy or {}
+    if "top1" in accuracy:
+        acc = f"{accuracy['top1']:.2%} (float {accuracy['float_top1']:.2%}, agree {accuracy['top1_agreement']:.1%})"
+    else:
+        acc = "-"
+    parity = artifact.parity
+    return [
+        artifact.format,
+        artifact.precision,
+        Path(artifact.path).name,
+        f"{artifact.size_bytes / 1e6:.2f}",
+        f"{parity['max_abs_diff']:.1e} / {parity['top1_agreement']:.0%}",
+        acc,
+        f"{artifact.export_seconds:.0f}",
+    ]
+
+
 @click.command("export")
 @click.option("--model", "-m", default=None, help="Model family, e.g. mobilenetv2 (see `edgeconv models`).")
 @click.option("--width", "-w", type=float, default=None, help="Width multiplier in (0, 2]. [default: 1.0]")
@@ -55,8 +95,44 @@ def _model_from_args(
     default=None,
     help="Export trained weights from an edgeconv checkpoint (otherwise weights are random).",
 )
-@click.option("--format", "-f", "format_", default="onnx", show_default=True, help="Output format.")
-@click.option("--precision", default="fp32", show_default=True, help="Numeric precision of the artifact.")
+@click.option(
+    "--format",
+    "-f",
+    "formats",
+    default="all",
+    show_default=True,
+    help="Comma-separated formats: onnx, tflite, openvino, or all.",
+)
+@click.option(
+    "--precision",
+    "-p",
+    "precisions",
+    default="fp32",
+    show_default=True,
+    help="Comma-separated precisions: fp32, fp16, int8.",
+)
+@click.option("--int8", "int8", is_flag=True, help="Shorthand for --precision int8.")
+@click.option(
+    "--calib",
+    default=None,
+    help="Calibration images for int8: 'digits' or an ImageFolder directory. "
+    "[default: the checkpoint's training data, else digits]",
+)
+@click.option(
+    "--calib-size",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="Calibration images drawn from the training split.",
+)
+@click.option(
+    "--max-drop",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="int8: fail when held-out top-1 drops more than this many points below float (after retrying "
+    "with more calibration data, another calibration method, and float first/last layers).",
+)
 @click.option(
     "--out",
     "-o",
@@ -64,7 +140,7 @@ def _model_from_args(
     type=click.Path(file_okay=False),
     default="exports",
     show_default=True,
-    help="Directory for the artifact and its JSON sidecar.",
+    help="Directory for the artifacts and their JSON sidecars.",
 )
 @json_flag
 def export_command(
@@ -73,52 +149,81 @@ def export_command(
     resolution: int | None,
     num_classes: int | None,
     checkpoint: str | None,
-    format_: str,
-    precision: str,
+    formats: str,
+    precisions: str,
+    int8: bool,
+    calib: str | None,
+    calib_size: int,
+    max_drop: float,
     out_dir: str,
     as_json: bool,
 ) -> None:
-    """Export a model to a deployable file plus a JSON sidecar (the artifact record).
+    """Export a model to deployable files, each with a JSON sidecar (the artifact record).
 
-    The exported file is checked against PyTorch right after export (max absolute logit difference, e.g.
-    <= 1e-4 for fp32 ONNX); if it fails, nothing is written. Files are written atomically.
+    Every file is checked against PyTorch right after export (max absolute logit difference, <= 1e-4 for
+    fp32) and every int8 file is evaluated on held-out images (the accuracy gate, --max-drop); a file that
+    fails is not written. Files are written atomically.
 
     \b
-    Example:
-      edgeconv export --model mobilenetv2 --width 0.75 --format onnx --out exports/
+    Examples:
+      edgeconv export --model mobilenetv2 --width 0.75 --format onnx
+      edgeconv export --checkpoint runs/train/mobilenetv2_w0.5_r48.pt --int8
+      edgeconv export --checkpoint CKPT --format tflite,openvino --precision fp32,fp16,int8
     """
     require("torch", "host", "edgeconv export")
-    from edgeconv.exporters import export, get_exporter
+    from edgeconv.exporters import export
+    from edgeconv.exporters.calibration import CalibrationSet, load_calibration
+    from edgeconv.exporters.gate import export_int8_gated
+    from edgeconv.models.factory import model_config
+    from edgeconv.runtime.preprocess import Preprocessing
 
-    spec = get_exporter(format_)
-    with err.status(f"exporting to {format_} {precision}..."):
-        net, weights, meta = _model_from_args(checkpoint, model, width, resolution, num_classes)
-        artifact = export(net, format_, precision, None, Path(out_dir), weights=weights, meta=meta)
+    plan = _plan(formats, "int8" if int8 else precisions)
+    net, weights, meta = _model_from_args(checkpoint, model, width, resolution, num_classes)
+    trained = weights["source"] == "checkpoint"
+    calibration = pool = data = None
+    if any(p == "int8" for _, p in plan):
+        preprocessing = Preprocessing.from_dict(
+            {**(meta.get("preprocessing") or {}), "resolution": model_config(net)["resolution"]}
+        )
+        with err.status("loading calibration images..."):
+            calibration, data = load_calibration(calib, meta.get("dataset"), preprocessing, calib_size)
+            pool = CalibrationSet.from_splits(data, len(data.train))
+        if not trained:
+            err.print("note: random weights: int8 accuracy gate skipped (export a trained --checkpoint)")
+    artifacts, failures = [], []
+    for index, (fmt, precision) in enumerate(plan, 1):
+        with err.status(f"[{index}/{len(plan)}] exporting {fmt} {precision}..."):
+            try:
+                if precision == "int8" and trained and data is not None and calibration is not None:
+                    artifact = export_int8_gated(
+                        net,
+                        fmt,
+                        calibration,
+                        data.val,
+                        out_dir,
+                        max_drop=max_drop,
+                        calibration_pool=pool,
+                        weights=weights,
+                        meta=meta,
+                    )
+                else:
+                    artifact = export(net, fmt, precision, calibration, out_dir, weights=weights, meta=meta)
+            except EdgeconvError as exc:
+                failures.append(str(exc))
+                err.print(f"[red]failed[/]: {fmt} {precision}: {exc}")
+                continue
+        artifacts.append(artifact)
+        err.print(
+            f"[{index}/{len(plan)}] {fmt} {precision}: {Path(artifact.path).name} ({artifact.export_seconds:.0f} s)"
+        )
     if as_json:
-        print_json(artifact.to_dict())
-        return
-    table = Table(show_header=False, title=f"exported {Path(artifact.path).name}")
-    rows = [
-        ("file", artifact.path),
-        ("sidecar", str(artifact.sidecar)),
-        ("format / precision", f"{artifact.format} / {artifact.precision} ({spec.suffix})"),
-        (
-            "model",
-            f"{artifact.model['model']} width {artifact.model['width']:g}, {artifact.model['resolution']} px, "
-            f"{artifact.model['num_classes']} classes",
-        ),
-        ("params / MACs", f"{artifact.model['params'] / 1e6:.3f} M / {artifact.model['macs'] / 1e6:.1f} M"),
-        ("weights", artifact.weights["source"]),
-        ("size", f"{artifact.size_bytes / 1e6:.2f} MB"),
-        ("sha256", artifact.sha256[:16]),
-        (
-            "parity vs PyTorch",
-            f"max |diff| {artifact.parity['max_abs_diff']:.2e} (tolerance "
-            f"{artifact.parity['tolerance']:g}), top-1 agreement "
-            f"{artifact.parity['top1_agreement']:.0%}",
-        ),
-        ("export time", f"{artifact.export_seconds:.1f} s"),
-    ]
-    for key, value in rows:
-        table.add_row(key, value)
-    out.print(table)
+        print_json([a.to_dict() for a in artifacts])
+    elif artifacts:
+        table = Table(title=f"exported to {Path(out_dir).resolve()}")
+        for column in ("format", "precision", "file", "MB", "vs PyTorch: max |diff| / agree", "held-out top-1", "s"):
+            table.add_column(column, justify="right" if column in ("MB", "s") else "left")
+        for artifact in artifacts:
+            table.add_row(*_row(artifact))
+        out.print(table)
+    if failures:
+        raise EdgeconvError(failures[0] if len(failures) == 1 else f"{len(failures)} exports failed (see above)")

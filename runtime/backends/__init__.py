@@ -6,11 +6,12 @@ Backends are imported only when a file of theirs is loaded, so a device needs ju
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeconv.errors import ArtifactError
+from edgeconv.errors import ArtifactError, UsageError
 from edgeconv.runtime.backends.base import Session, TensorSpec
 
 
@@ -27,6 +28,8 @@ class BackendSpec:
 
 BACKENDS: tuple[BackendSpec, ...] = (
     BackendSpec("onnxruntime", (".onnx",), "edgeconv.runtime.backends.ort", "onnxruntime", "onnx"),
+    BackendSpec("litert", (".tflite",), "edgeconv.runtime.backends.litert", "ai_edge_litert", "litert"),
+    BackendSpec("openvino", (".xml",), "edgeconv.runtime.backends.openvino", "openvino", "openvino"),
 )
 
 
@@ -49,6 +52,10 @@ def load(path: str | Path, threads: int | None = None, **options: Any) -> Sessio
     if path.stat().st_size == 0:
         raise ArtifactError(f"{path.name} is empty")
     module = importlib.import_module(spec.module)
+    accepted = inspect.signature(module.load).parameters
+    for option in options:
+        if option not in accepted:
+            raise UsageError(f"the {option.replace('_', ' ')} setting does not apply to {spec.name} models")
     session: Session = module.load(path, threads=threads, **options)
     return session
 

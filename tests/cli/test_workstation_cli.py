@@ -46,7 +46,8 @@ def test_models_table(cli) -> None:  # type: ignore[no-untyped-def]
         (["--model", "mobilenetv2", "--resolution", "16"], "resolution must be an integer >= 32"),
         (["--model", "mobilenetv2", "--num-classes", "1"], "num_classes must be an integer >= 2"),
         (["--model", "mobilenetv2", "--format", "onxx"], "unknown export format 'onxx'; did you mean 'onnx'?"),
-        (["--model", "mobilenetv2", "--precision", "int4"], "onnx export supports fp32, not 'int4'"),
+        (["--model", "mobilenetv2", "--precision", "int4"], "unknown precision 'int4' (precisions: fp32, fp16, int8)"),
+        (["--model", "mobilenetv2", "--int8", "--calib", "/nonexistent/dir"], "does not exist"),
         (["--width", "0.5"], "give --model NAME"),
     ],
 )
@@ -108,9 +109,9 @@ def test_missing_host_extra_names_the_extra(tmp_path: Path) -> None:
 
 
 def test_export_cli_writes_artifact_and_table(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = cli("export", "-m", "mnasnet", "-w", "0.3", "-r", "32", "--num-classes", "3", "-o", tmp_path)
+    result = cli("export", "-m", "mnasnet", "-w", "0.3", "-r", "32", "--num-classes", "3", "-f", "onnx", "-o", tmp_path)
     assert result.code == 0, result.stderr
-    assert "parity vs PyTorch" in result.stdout and "random-init" in result.stdout
+    assert "vs PyTorch: max |diff| / agree" in result.stdout and "mnasnet_w0.3_r32_fp32.onnx" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "mnasnet_w0.3_r32_fp32.onnx",
         "mnasnet_w0.3_r32_fp32.onnx.json",
@@ -122,3 +123,53 @@ def test_python_dash_m_runs_the_cli() -> None:
         [sys.executable, "-m", "edgeconv", "--help"], capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 0 and "bench" in proc.stdout and "export" in proc.stdout
+
+
+def test_export_int8_all_formats_from_cli(cli, trained_checkpoint: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli(
+        "export", "--checkpoint", trained_checkpoint, "--int8", "--calib-size", "100", "-o", tmp_path, "--json"
+    )
+    assert result.code == 0, result.stderr
+    records = {r["format"]: r for r in json.loads(result.stdout)}
+    assert set(records) == {"onnx", "tflite", "openvino"}
+    for record in records.values():
+        assert record["precision"] == "int8" and record["accuracy"]["drop_points"] <= 1.0
+        assert record["calibration"]["size"] == 100
+    assert "[3/3] openvino int8" in result.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(
+        [
+            "mobilenetv2_w0.35_r32_int8.onnx",
+            "mobilenetv2_w0.35_r32_int8.onnx.json",
+            "mobilenetv2_w0.35_r32_int8.tflite",
+            "mobilenetv2_w0.35_r32_int8.tflite.json",
+            "mobilenetv2_w0.35_r32_int8.xml",
+            "mobilenetv2_w0.35_r32_int8.bin",
+            "mobilenetv2_w0.35_r32_int8.xml.json",
+        ]
+    )
+
+
+def test_export_skips_pairs_a_format_cannot_make(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli(
+        "export",
+        "-m",
+        "mobilenetv2",
+        "-w",
+        "0.25",
+        "-r",
+        "32",
+        "--num-classes",
+        "4",
+        "--format",
+        "onnx,openvino",
+        "--precision",
+        "fp16",
+        "-o",
+        tmp_path,
+    )
+    assert result.code == 0, result.stderr
+    assert "onnx export does not produce fp16; skipped" in result.stderr
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".bin", ".json", ".xml"]
+    only_onnx = cli("export", "-m", "mobilenetv2", "--format", "onnx", "--precision", "fp16", "-o", tmp_path)
+    assert only_onnx.code == 1 and "none of the formats onnx produces fp16" in only_onnx.stderr

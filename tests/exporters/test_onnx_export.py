@@ -107,9 +107,9 @@ def test_checkpoint_weights_are_exported(tmp_path: Path, cli) -> None:  # type: 
             p.add_(torch.randn_like(p) * 0.05)
     estimate_batchnorm_statistics(model, 32, seed=3)
     ckpt = save_checkpoint(tmp_path / "trained.pt", model, {"note": "test"})
-    result = cli("export", "--checkpoint", ckpt, "--out", tmp_path / "out", "--json")
+    result = cli("export", "--checkpoint", ckpt, "--format", "onnx", "--out", tmp_path / "out", "--json")
     assert result.code == 0, result.stderr
-    record = json.loads(result.stdout)
+    (record,) = json.loads(result.stdout)
     assert record["weights"]["source"] == "checkpoint"
     assert record["weights"]["sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
     assert record["model"]["num_classes"] == 5

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BLOCKED = "torch,tensorflow,jax,onnx,nncf,litert_torch,ai_edge_quantizer"
 BLOCKED_RUN = Path(__file__).parent.parent / "fixtures" / "blocked_run.py"
 
@@ -25,11 +27,13 @@ def run_blocked(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
     )
 
 
-def test_bench_and_info_run_with_heavy_frameworks_blocked(tiny_onnx: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["onnx", "tflite", "openvino"])
+def test_bench_and_info_run_with_heavy_frameworks_blocked(kind: str, tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model = tiny(kind)
     env = {**os.environ, "EDGECONV_DB": str(tmp_path / "device.sqlite")}
     out = tmp_path / "bench.json"
     proc = run_blocked(
-        "bench", str(tiny_onnx), "--threads", "1", "--runs", "20", "--min-seconds", "0.1", "--json", str(out), env=env
+        "bench", str(model), "--threads", "1", "--runs", "20", "--min-seconds", "0.1", "--json", str(out), env=env
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
@@ -37,7 +41,7 @@ def test_bench_and_info_run_with_heavy_frameworks_blocked(tiny_onnx: Path, tmp_p
     assert "p50 / p90 / p99" in proc.stdout
     info = run_blocked("info", "--json", env=env)
     assert info.returncode == 0, info.stderr
-    assert json.loads(info.stdout)["backends"]["onnxruntime"]
+    assert all(json.loads(info.stdout)["backends"].values())
     rows = sqlite3.connect(tmp_path / "device.sqlite").execute("SELECT runs FROM bench").fetchall()
     assert rows == [(result["runs"],)]
 
@@ -67,7 +71,7 @@ def test_bench_cli_json_stdout_and_results_store(cli, tiny_onnx: Path) -> None: 
     full = json.loads(cli("results", "--json", "--full", "--limit", "1").stdout)
     assert full[0]["runs"] == rows[0]["runs"] and "samples_ms" in full[0]
     table = cli("results")
-    assert "tiny_mobilenetv2" in table.stdout
+    assert "tiny_mobilenetv2_fp32.onnx" in table.stdout
 
 
 def test_no_store_leaves_database_empty(cli, tiny_onnx: Path) -> None:  # type: ignore[no-untyped-def]
@@ -97,3 +101,28 @@ def test_corrupt_database_is_reported(cli, tiny_onnx: Path, tmp_path: Path) -> N
     db.write_bytes(b"not sqlite" * 100)
     result = cli("results", "--db", db)
     assert result.code == 1 and "is not an edgeconv results database" in result.stderr
+
+
+def test_backend_specific_settings(cli, tiny_openvino: Path, tiny_onnx: Path) -> None:  # type: ignore[no-untyped-def]
+    ok = cli(
+        "bench",
+        tiny_openvino,
+        "-t",
+        "1",
+        "--runs",
+        "3",
+        "--min-seconds",
+        "0",
+        "--precision-hint",
+        "bf16",
+        "--json",
+        "-",
+        "--no-store",
+    )
+    assert ok.code == 0, ok.stderr
+    assert json.loads(ok.stdout)["backend"]["settings"]["execution_precision"] in (
+        "bf16",
+        "f32",
+    )  # f32 without bf16 units
+    wrong = cli("bench", tiny_onnx, "--precision-hint", "f32")
+    assert wrong.code == 1 and "the precision hint setting does not apply to onnxruntime models" in wrong.stderr

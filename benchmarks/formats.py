@@ -1,0 +1,179 @@
+"""Every format and precision of trained MobileNetV2s: latency at 1 and 2 threads, size, held-out top-1 and
+agreement with PyTorch; and the runtimes' own benchmark tools on the same files.
+
+For each width, a MobileNetV2 is trained on the built-in digits (or reused from --work), exported to ONNX
+(fp32, int8), TFLite (fp32, fp16, int8) and OpenVINO (fp32, fp16, int8), evaluated on the held-out split and
+measured with edgeconv.runtime in interleaved rounds (the median of the rounds' p50 is reported, so that
+drift on a shared machine hits every artifact alike). OpenVINO's benchmark_app measures the same IR files
+with the same settings (-hint none -nstreams 1 -nthreads N); the ratio edgeconv / benchmark_app must stay in
+[0.9, 1.1]. Writes benchmarks/results/formats.{json,md}.
+
+    python benchmarks/formats.py                          # widths 0.5, 0.75, 1.0 at 224 px
+    python benchmarks/formats.py --widths 0.75 --rounds 2  # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from edgeconv.checkpoint import load_checkpoint, weights_record
+from edgeconv.data import load_data
+from edgeconv.evaluate import DataCache, evaluate
+from edgeconv.exporters import export
+from edgeconv.exporters.calibration import CalibrationSet, load_calibration
+from edgeconv.exporters.gate import export_int8_gated
+from edgeconv.models import create_model
+from edgeconv.runtime import BenchSettings, bench
+from edgeconv.runtime.device import device_info
+from edgeconv.runtime.preprocess import Preprocessing
+from edgeconv.train import TrainConfig, fit
+
+RESULTS = Path(__file__).parent / "results"
+PLAN = [("onnx", "fp32"), ("onnx", "int8"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8"),
+        ("openvino", "fp32"), ("openvino", "fp16"), ("openvino", "int8")]
+THREADS = (1, 2)
+
+
+def checkpoint_for(width: float, resolution: int, epochs: int, work: Path) -> Path:
+    """Train MobileNetV2 at ``width`` on digits unless a checkpoint from an earlier run exists."""
+    path = work / f"train_w{width:g}" / f"mobilenetv2_w{width:g}_r{resolution}.pt"
+    if not path.exists():
+        print(f"training mobilenetv2 {width} at {resolution} px for {epochs} epochs", flush=True)
+        data = load_data("digits", resolution)
+        fit(create_model("mobilenetv2", width, 10, resolution), data, TrainConfig(epochs=epochs), path.parent)
+    return path
+
+
+def export_all(ckpt: Path, out: Path) -> list[Any]:
+    model, meta = load_checkpoint(ckpt)
+    calib, data = load_calibration(None, meta["dataset"], Preprocessing.from_dict(meta["preprocessing"]))
+    pool = CalibrationSet.from_splits(data, len(data.train))
+    weights = weights_record(ckpt)
+    artifacts = []
+    for fmt, precision in PLAN:
+        started = time.perf_counter()
+        if precision == "int8":
+            artifact = export_int8_gated(model, fmt, calib, data.val, out, calibration_pool=pool, weights=weights,
+                                         meta=meta)
+        else:
+            artifact = export(model, fmt, precision, calib, out, weights=weights, meta=meta)
+        print(f"  exported {Path(artifact.path).name} in {time.perf_counter() - started:.0f} s", flush=True)
+        artifacts.append(artifact)
+    return artifacts
+
+
+def benchmark_app(xml: str, threads: int, seconds: int) -> float:
+    """Median latency (ms) reported by OpenVINO's benchmark_app with edgeconv's settings."""
+    bin_dir = Path(sys.executable).parent
+    hint = json.loads(Path(xml + ".json").read_text())["precision"] != "int8"
+    cmd = [str(bin_dir / "benchmark_app"), "-m", xml, "-d", "CPU", "-hint", "none", "-nstreams", "1",
+           "-nthreads", str(threads), "-api", "sync", "-t", str(seconds)] + (["-infer_precision", "f32"] if hint else [])
+    text = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600).stdout
+    match = re.search(r"Median:\s+([\d.]+)\s+(ms|us)", text)
+    if not match:
+        raise RuntimeError(f"no median in benchmark_app output:\n{text[-2000:]}")
+    return float(match.group(1)) / (1000 if match.group(2) == "us" else 1)
+
+
+def measure(artifacts: list[Any], rounds: int, official_seconds: int) -> list[dict[str, Any]]:
+    settings = BenchSettings(warmup_runs=20, warmup_seconds=0.5, runs=100, min_seconds=1.5)
+    samples: dict[tuple[str, int], list[dict[str, float]]] = {}
+    for round_index in range(rounds):
+        for artifact in artifacts:
+            for threads in THREADS:
+                result = bench(artifact.path, threads=threads, settings=settings)
+                entry = {"p50": result.latency_ms.p50, "p90": result.latency_ms.p90, "cv": result.cv}
+                if artifact.format == "openvino":
+                    entry["benchmark_app"] = benchmark_app(artifact.path, threads, official_seconds)
+                samples.setdefault((artifact.path, threads), []).append(entry)
+        print(f"  round {round_index + 1}/{rounds} measured", flush=True)
+    rows = []
+    cache = DataCache(None)
+    for artifact in artifacts:
+        evaluation = evaluate(artifact.path, cache)
+        for threads in THREADS:
+            runs = samples[(artifact.path, threads)]
+            row = {
+                "width": artifact.model["width"], "resolution": artifact.model["resolution"],
+                "format": artifact.format, "precision": artifact.precision, "threads": threads,
+                "p50_ms": statistics.median(r["p50"] for r in runs), "p90_ms": statistics.median(r["p90"] for r in runs),
+                "size_mb": artifact.size_bytes / 1e6, "top1": evaluation.top1,
+                "agreement": (evaluation.agreement or {}).get("top1_agreement"),
+                "export_seconds": artifact.export_seconds, "file": Path(artifact.path).name,
+            }
+            if artifact.format == "openvino":
+                row["benchmark_app_ms"] = statistics.median(r["benchmark_app"] for r in runs)
+                row["ratio_vs_benchmark_app"] = row["p50_ms"] / row["benchmark_app_ms"]
+            rows.append(row)
+    return rows
+
+
+def speedups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """int8 p50 speed-up over fp32, per width, format and thread count."""
+    index = {(r["width"], r["format"], r["precision"], r["threads"]): r["p50_ms"] for r in rows}
+    return [{"width": w, "format": f, "threads": t, "int8_speedup": index[(w, f, "fp32", t)] / index[(w, f, "int8", t)]}
+            for (w, f, p, t) in index if p == "int8" and (w, f, "fp32", t) in index]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    dev = report["device"]
+    lines = [
+        "# Formats and precisions: latency, size, accuracy",
+        "",
+        f"{dev['cpu_model']}, {dev['cores_available']} cores, {dev['os']}. MobileNetV2 trained on the built-in "
+        f"digits, exported at {report['resolution']} px, measured with `edgeconv.runtime` "
+        f"(median of {report['rounds']} interleaved rounds of >= 100 runs / 1.5 s; p50 and p90 in ms). "
+        "top-1 on the 359 held-out digits; agreement = top-1 agreement with the PyTorch checkpoint.",
+        "",
+        "| width | format | precision | threads | p50 ms | p90 ms | MB | top-1 | agreement | benchmark_app ms | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["rows"]:
+        app = f"{r['benchmark_app_ms']:.3f} | {r['ratio_vs_benchmark_app']:.2f}" if "benchmark_app_ms" in r else "- | -"
+        agreement = f"{r['agreement']:.2%}" if r["agreement"] is not None else "-"
+        lines.append(f"| {r['width']:g} | {r['format']} | {r['precision']} | {r['threads']} | {r['p50_ms']:.3f} | "
+                     f"{r['p90_ms']:.3f} | {r['size_mb']:.2f} | {r['top1']:.2%} | {agreement} | {app} |")
+    lines += ["", "int8 speed-up over fp32 (p50):", "", "| width | format | threads | speed-up |", "|---|---|---|---|"]
+    lines += [f"| {s['width']:g} | {s['format']} | {s['threads']} | {s['int8_speedup']:.2f}x |" for s in report["speedups"]]
+    ratios = [r["ratio_vs_benchmark_app"] for r in report["rows"] if "ratio_vs_benchmark_app" in r]
+    lines += ["", f"edgeconv / benchmark_app median ratio: {min(ratios):.2f} .. {max(ratios):.2f} "
+              f"(target 0.9 .. 1.1: **{'PASS' if all(0.9 <= x <= 1.1 for x in ratios) else 'FAIL'}**)"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--widths", default="0.5,0.75,1.0")
+    parser.add_argument("--resolution", type=int, default=224)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--official-seconds", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=Path("runs/bench_formats"))
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    rows = []
+    for width in (float(w) for w in args.widths.split(",")):
+        ckpt = checkpoint_for(width, args.resolution, args.epochs, args.work)
+        artifacts = export_all(ckpt, args.work / f"exports_w{width:g}")
+        rows += measure(artifacts, args.rounds, args.official_seconds)
+    device = device_info()
+    report = {"resolution": args.resolution, "rounds": args.rounds, "rows": rows, "speedups": speedups(rows),
+              "device": {k: device[k] for k in ("cpu_model", "cores_available", "os", "cpu_flags")}}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "formats.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "formats.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""TFLite, OpenVINO and ONNX int8 exports: layouts, dtypes, quantization schemes, parity and accuracy."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from edgeconv.evaluate import artifact_logits
+from edgeconv.exporters.gate import AccuracyGateError, export_int8_gated
+from edgeconv.metrics import topk_accuracy
+from edgeconv.runtime import load
+
+Artifacts = dict[tuple[str, str], Any]
+
+
+def sidecar(artifact: Any) -> dict[str, Any]:
+    path = Path(artifact.path)
+    return json.loads(path.with_name(path.name + ".json").read_text())
+
+
+def tflite_ops(path: str) -> Counter[str]:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
+    return Counter(op["op_name"] for op in interpreter._get_ops_details())
+
+
+def test_tflite_fp32_is_nhwc_without_transposes_and_matches_pytorch(artifacts: Artifacts, calibration: Any) -> None:
+    artifact = artifacts[("tflite", "fp32")]
+    session = load(artifact.path, threads=1)
+    assert session.input.shape == (1, 32, 32, 3) and session.input.dtype == "float32"
+    ops = tflite_ops(artifact.path)
+    assert ops["TRANSPOSE"] == 0 and ops["CONV_2D"] > 0 and ops["DEPTHWISE_CONV_2D"] > 0
+    assert artifact.parity["inputs"].startswith("real images")
+    assert artifact.parity["max_abs_diff"] <= 1e-4 and artifact.parity["top1_agreement"] == 1.0
+    assert sidecar(artifact)["preprocessing"]["layout"] == "NHWC"
+
+
+def test_tflite_int8_is_full_integer_per_channel(artifacts: Artifacts) -> None:
+    artifact = artifacts[("tflite", "int8")]
+    session = load(artifact.path, threads=1)
+    assert session.input.dtype == "int8" and session.output.dtype == "int8"
+    assert session.input.scale and session.input.scale > 0
+    ops = tflite_ops(artifact.path)
+    assert ops["TRANSPOSE"] == 0 and ops["QUANTIZE"] == 0 and ops["DEQUANTIZE"] == 0
+    quant = artifact.quantization
+    assert quant["weights"] == "int8 symmetric per-channel" and quant["io"] == ["int8", "int8"]
+    assert quant["float_islands"] == 0 and quant["calibration"] == "global min/max"
+    assert Path(artifact.path).stat().st_size < 0.45 * Path(artifacts[("tflite", "fp32")].path).stat().st_size
+
+
+def test_tflite_fp16_halves_the_weights(artifacts: Artifacts) -> None:
+    fp16, fp32 = artifacts[("tflite", "fp16")], artifacts[("tflite", "fp32")]
+    assert 0.4 < fp16.size_bytes / fp32.size_bytes < 0.65
+    assert tflite_ops(fp16.path)["DEQUANTIZE"] > 0  # fp16 weights dequantized to fp32 for compute
+    assert fp16.parity["max_abs_diff"] <= 5e-2 and fp16.parity["top1_agreement"] == 1.0
+
+
+def test_openvino_fp32_is_a_true_fp32_ir_run_at_f32(artifacts: Artifacts) -> None:
+    artifact = artifacts[("openvino", "fp32")]
+    xml = Path(artifact.path).read_text()
+    assert 'element_type="f16"' not in xml  # no silent fp16 weight compression
+    bin_size = Path(artifact.path).with_suffix(".bin").stat().st_size
+    assert bin_size >= 4 * artifact.model["params"] * 0.95
+    session = load(artifact.path, threads=1)
+    assert session.settings["precision_hint"] == "f32" and "f32" in session.settings["execution_precision"]
+    assert session.input.shape == (1, 3, 32, 32)
+    assert artifact.parity["max_abs_diff"] <= 1e-4
+
+
+def test_openvino_int8_has_fake_quantize(artifacts: Artifacts) -> None:
+    artifact = artifacts[("openvino", "int8")]
+    assert Path(artifact.path).read_text().count('type="FakeQuantize"') > 10
+    assert artifact.quantization["weights"] == "int8 symmetric per-channel"
+    assert load(artifact.path, threads=1).settings["precision_hint"] == "default"
+
+
+def test_onnx_int8_is_per_channel_qdq(artifacts: Artifacts) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    artifact = artifacts[("onnx", "int8")]
+    graph = onnx.load(artifact.path).graph
+    ops = Counter(node.op_type for node in graph.node)
+    assert ops["QuantizeLinear"] > 10 and ops["DequantizeLinear"] > 10
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    weight_scales = [
+        inits[n.input[1]]
+        for n in graph.node
+        if n.op_type == "DequantizeLinear"
+        and n.input[0] in inits
+        and inits[n.input[0]].dtype == np.int8
+        and inits[n.input[0]].ndim == 4
+    ]
+    assert weight_scales and all(s.size > 1 for s in weight_scales)  # one scale per output channel
+
+
+@pytest.mark.parametrize(("fmt", "precision"), [("tflite", "int8"), ("openvino", "int8"), ("onnx", "int8")])
+def test_int8_accuracy_is_within_one_point_and_reproducible(
+    artifacts: Artifacts, calibration: Any, fmt: str, precision: str
+) -> None:
+    artifact = artifacts[(fmt, precision)]
+    accuracy = sidecar(artifact)["accuracy"]
+    assert accuracy["drop_points"] <= 1.0 and accuracy["top1_agreement"] >= 0.9  # a 4-epoch model: low margins
+    assert accuracy["float_top1"] > 0.4
+    _, data = calibration
+    logits = artifact_logits(Path(artifact.path), data.val.images, data.preprocessing)
+    assert topk_accuracy(logits, data.val.labels) == pytest.approx(accuracy["top1"])
+    assert sidecar(artifact)["calibration"]["size"] == 200 and sidecar(artifact)["calibration"]["subset"] == "train"
+
+
+def test_gate_fails_loudly_after_every_recipe_and_writes_nothing(
+    trained: Any, calibration: Any, tmp_path: Path
+) -> None:
+    model, meta = trained
+    calib, data = calibration
+    with pytest.raises(AccuracyGateError, match=r"best of 3 recipes .* nothing was written"):
+        export_int8_gated(model, "onnx", calib, data.val.subset(np.arange(60)), tmp_path, max_drop=-50.0, meta=meta)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_calibration_is_real_training_images(calibration: Any) -> None:
+    calib, data = calibration
+    assert len(calib) == 200 and calib.source["subset"] == "train"
+    train = {img.tobytes() for img in data.train.images}
+    assert all(img.tobytes() in train for img in calib.images)
+    x = next(calib.arrays("NHWC"))
+    assert x.shape == (1, 32, 32, 3) and x.dtype == np.float32
+    assert torch.from_numpy(x).std() > 0.3  # normalised images, not zeros
