@@ -8,7 +8,7 @@ drift on a shared machine hits every artifact alike). OpenVINO's benchmark_app m
 with the same settings (-hint none -nstreams 1 -nthreads N); the ratio edgeconv / benchmark_app must stay in
 [0.9, 1.1]. Writes benchmarks/results/formats.{json,md}.
 
-    python benchmarks/formats.py                          # widths 0.5, 0.75, 1.0 at 224 px
+    python benchmarks/formats.py                          # widths 0.5, 0.75, 1.0; 96 px, latency also at 224
     python benchmarks/formats.py --widths 0.75 --rounds 2  # quicker
 """
 
@@ -33,14 +33,23 @@ from edgeconv.exporters import export
 from edgeconv.exporters.calibration import CalibrationSet, load_calibration
 from edgeconv.exporters.gate import export_int8_gated
 from edgeconv.models import create_model
+from edgeconv.models.factory import model_config
 from edgeconv.runtime import BenchSettings, bench
 from edgeconv.runtime.device import device_info
 from edgeconv.runtime.preprocess import Preprocessing
 from edgeconv.train import TrainConfig, fit
 
 RESULTS = Path(__file__).parent / "results"
-PLAN = [("onnx", "fp32"), ("onnx", "int8"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8"),
-        ("openvino", "fp32"), ("openvino", "fp16"), ("openvino", "int8")]
+PLAN = [
+    ("onnx", "fp32"),
+    ("onnx", "int8"),
+    ("tflite", "fp32"),
+    ("tflite", "fp16"),
+    ("tflite", "int8"),
+    ("openvino", "fp32"),
+    ("openvino", "fp16"),
+    ("openvino", "int8"),
+]
 THREADS = (1, 2)
 
 
@@ -54,17 +63,24 @@ def checkpoint_for(width: float, resolution: int, epochs: int, work: Path) -> Pa
     return path
 
 
-def export_all(ckpt: Path, out: Path) -> list[Any]:
+def export_all(ckpt: Path, out: Path, resolution: int | None = None) -> list[Any]:
+    """Every (format, precision) of the checkpoint; int8 through the accuracy gate. With ``resolution`` the
+    trained weights are exported at another input size for latency only (no gate: not trained at that size)."""
     model, meta = load_checkpoint(ckpt)
-    calib, data = load_calibration(None, meta["dataset"], Preprocessing.from_dict(meta["preprocessing"]))
+    preprocessing = Preprocessing.from_dict(meta["preprocessing"])
+    if resolution is not None:
+        model_config(model)["resolution"] = resolution
+        preprocessing = Preprocessing(resolution, preprocessing.mean, preprocessing.std)
+    calib, data = load_calibration(None, meta["dataset"], preprocessing)
     pool = CalibrationSet.from_splits(data, len(data.train))
     weights = weights_record(ckpt)
     artifacts = []
     for fmt, precision in PLAN:
         started = time.perf_counter()
-        if precision == "int8":
-            artifact = export_int8_gated(model, fmt, calib, data.val, out, calibration_pool=pool, weights=weights,
-                                         meta=meta)
+        if precision == "int8" and resolution is None:
+            artifact = export_int8_gated(
+                model, fmt, calib, data.val, out, calibration_pool=pool, weights=weights, meta=meta
+            )
         else:
             artifact = export(model, fmt, precision, calib, out, weights=weights, meta=meta)
         print(f"  exported {Path(artifact.path).name} in {time.perf_counter() - started:.0f} s", flush=True)
@@ -76,8 +92,23 @@ def benchmark_app(xml: str, threads: int, seconds: int) -> float:
     """Median latency (ms) reported by OpenVINO's benchmark_app with edgeconv's settings."""
     bin_dir = Path(sys.executable).parent
     hint = json.loads(Path(xml + ".json").read_text())["precision"] != "int8"
-    cmd = [str(bin_dir / "benchmark_app"), "-m", xml, "-d", "CPU", "-hint", "none", "-nstreams", "1",
-           "-nthreads", str(threads), "-api", "sync", "-t", str(seconds)] + (["-infer_precision", "f32"] if hint else [])
+    cmd = [
+        str(bin_dir / "benchmark_app"),
+        "-m",
+        xml,
+        "-d",
+        "CPU",
+        "-hint",
+        "none",
+        "-nstreams",
+        "1",
+        "-nthreads",
+        str(threads),
+        "-api",
+        "sync",
+        "-t",
+        str(seconds),
+    ] + (["-infer_precision", "f32"] if hint else [])
     text = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600).stdout
     match = re.search(r"Median:\s+([\d.]+)\s+(ms|us)", text)
     if not match:
@@ -85,7 +116,7 @@ def benchmark_app(xml: str, threads: int, seconds: int) -> float:
     return float(match.group(1)) / (1000 if match.group(2) == "us" else 1)
 
 
-def measure(artifacts: list[Any], rounds: int, official_seconds: int) -> list[dict[str, Any]]:
+def measure(artifacts: list[Any], rounds: int, official_seconds: int, accuracy: bool = True) -> list[dict[str, Any]]:
     settings = BenchSettings(warmup_runs=20, warmup_seconds=0.5, runs=100, min_seconds=1.5)
     samples: dict[tuple[str, int], list[dict[str, float]]] = {}
     for round_index in range(rounds):
@@ -100,16 +131,22 @@ def measure(artifacts: list[Any], rounds: int, official_seconds: int) -> list[di
     rows = []
     cache = DataCache(None)
     for artifact in artifacts:
-        evaluation = evaluate(artifact.path, cache)
+        evaluation = evaluate(artifact.path, cache) if accuracy else None
         for threads in THREADS:
             runs = samples[(artifact.path, threads)]
             row = {
-                "width": artifact.model["width"], "resolution": artifact.model["resolution"],
-                "format": artifact.format, "precision": artifact.precision, "threads": threads,
-                "p50_ms": statistics.median(r["p50"] for r in runs), "p90_ms": statistics.median(r["p90"] for r in runs),
-                "size_mb": artifact.size_bytes / 1e6, "top1": evaluation.top1,
-                "agreement": (evaluation.agreement or {}).get("top1_agreement"),
-                "export_seconds": artifact.export_seconds, "file": Path(artifact.path).name,
+                "width": artifact.model["width"],
+                "resolution": artifact.model["resolution"],
+                "format": artifact.format,
+                "precision": artifact.precision,
+                "threads": threads,
+                "p50_ms": statistics.median(r["p50"] for r in runs),
+                "p90_ms": statistics.median(r["p90"] for r in runs),
+                "size_mb": artifact.size_bytes / 1e6,
+                "top1": evaluation.top1 if evaluation else None,
+                "agreement": (evaluation.agreement or {}).get("top1_agreement") if evaluation else None,
+                "export_seconds": artifact.export_seconds,
+                "file": Path(artifact.path).name,
             }
             if artifact.format == "openvino":
                 row["benchmark_app_ms"] = statistics.median(r["benchmark_app"] for r in runs)
@@ -120,9 +157,18 @@ def measure(artifacts: list[Any], rounds: int, official_seconds: int) -> list[di
 
 def speedups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """int8 p50 speed-up over fp32, per width, format and thread count."""
-    index = {(r["width"], r["format"], r["precision"], r["threads"]): r["p50_ms"] for r in rows}
-    return [{"width": w, "format": f, "threads": t, "int8_speedup": index[(w, f, "fp32", t)] / index[(w, f, "int8", t)]}
-            for (w, f, p, t) in index if p == "int8" and (w, f, "fp32", t) in index]
+    index = {(r["width"], r["resolution"], r["format"], r["precision"], r["threads"]): r["p50_ms"] for r in rows}
+    return [
+        {
+            "width": w,
+            "resolution": res,
+            "format": f,
+            "threads": t,
+            "int8_speedup": index[(w, res, f, "fp32", t)] / index[(w, res, f, "int8", t)],
+        }
+        for (w, res, f, p, t) in index
+        if p == "int8" and (w, res, f, "fp32", t) in index
+    ]
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -131,31 +177,49 @@ def markdown(report: dict[str, Any]) -> str:
         "# Formats and precisions: latency, size, accuracy",
         "",
         f"{dev['cpu_model']}, {dev['cores_available']} cores, {dev['os']}. MobileNetV2 trained on the built-in "
-        f"digits, exported at {report['resolution']} px, measured with `edgeconv.runtime` "
-        f"(median of {report['rounds']} interleaved rounds of >= 100 runs / 1.5 s; p50 and p90 in ms). "
-        "top-1 on the 359 held-out digits; agreement = top-1 agreement with the PyTorch checkpoint.",
+        f"digits at {report['resolution']} px; measured with `edgeconv.runtime` (median of {report['rounds']} "
+        "interleaved rounds of >= 100 runs / 1.5 s; p50 and p90 in ms). top-1 on the 359 held-out digits; "
+        "agreement = top-1 agreement with the PyTorch checkpoint. Rows at "
+        f"{report['latency_resolution']} px export the same trained weights at full size for latency only.",
         "",
-        "| width | format | precision | threads | p50 ms | p90 ms | MB | top-1 | agreement | benchmark_app ms | ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| width | px | format | precision | threads | p50 ms | p90 ms | MB | top-1 | agreement "
+        "| benchmark_app ms | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["rows"]:
         app = f"{r['benchmark_app_ms']:.3f} | {r['ratio_vs_benchmark_app']:.2f}" if "benchmark_app_ms" in r else "- | -"
         agreement = f"{r['agreement']:.2%}" if r["agreement"] is not None else "-"
-        lines.append(f"| {r['width']:g} | {r['format']} | {r['precision']} | {r['threads']} | {r['p50_ms']:.3f} | "
-                     f"{r['p90_ms']:.3f} | {r['size_mb']:.2f} | {r['top1']:.2%} | {agreement} | {app} |")
-    lines += ["", "int8 speed-up over fp32 (p50):", "", "| width | format | threads | speed-up |", "|---|---|---|---|"]
-    lines += [f"| {s['width']:g} | {s['format']} | {s['threads']} | {s['int8_speedup']:.2f}x |" for s in report["speedups"]]
+        top1 = f"{r['top1']:.2%}" if r["top1"] is not None else "-"
+        lines.append(
+            f"| {r['width']:g} | {r['resolution']} | {r['format']} | {r['precision']} | {r['threads']} | "
+            f"{r['p50_ms']:.3f} | {r['p90_ms']:.3f} | {r['size_mb']:.2f} | {top1} | {agreement} | {app} |"
+        )
+    lines += [
+        "",
+        "int8 speed-up over fp32 (p50):",
+        "",
+        "| width | px | format | threads | speed-up |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {s['width']:g} | {s['resolution']} | {s['format']} | {s['threads']} | {s['int8_speedup']:.2f}x |"
+        for s in report["speedups"]
+    ]
     ratios = [r["ratio_vs_benchmark_app"] for r in report["rows"] if "ratio_vs_benchmark_app" in r]
-    lines += ["", f"edgeconv / benchmark_app median ratio: {min(ratios):.2f} .. {max(ratios):.2f} "
-              f"(target 0.9 .. 1.1: **{'PASS' if all(0.9 <= x <= 1.1 for x in ratios) else 'FAIL'}**)"]
+    lines += [
+        "",
+        f"edgeconv / benchmark_app median ratio: {min(ratios):.2f} .. {max(ratios):.2f} "
+        f"(target 0.9 .. 1.1: **{'PASS' if all(0.9 <= x <= 1.1 for x in ratios) else 'FAIL'}**)",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", default="0.5,0.75,1.0")
-    parser.add_argument("--resolution", type=int, default=224)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--resolution", type=int, default=96, help="training, export and accuracy")
+    parser.add_argument("--latency-resolution", type=int, default=224, help="latency-only exports (0: none)")
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--official-seconds", type=int, default=5)
     parser.add_argument("--work", type=Path, default=Path("runs/bench_formats"))
@@ -166,9 +230,20 @@ def main() -> None:
         ckpt = checkpoint_for(width, args.resolution, args.epochs, args.work)
         artifacts = export_all(ckpt, args.work / f"exports_w{width:g}")
         rows += measure(artifacts, args.rounds, args.official_seconds)
+        if args.latency_resolution:
+            full = export_all(
+                ckpt, args.work / f"exports_w{width:g}_r{args.latency_resolution}", args.latency_resolution
+            )
+            rows += measure(full, args.rounds, args.official_seconds, accuracy=False)
     device = device_info()
-    report = {"resolution": args.resolution, "rounds": args.rounds, "rows": rows, "speedups": speedups(rows),
-              "device": {k: device[k] for k in ("cpu_model", "cores_available", "os", "cpu_flags")}}
+    report = {
+        "resolution": args.resolution,
+        "latency_resolution": args.latency_resolution,
+        "rounds": args.rounds,
+        "rows": rows,
+        "speedups": speedups(rows),
+        "device": {k: device[k] for k in ("cpu_model", "cores_available", "os", "cpu_flags")},
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "formats.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / "formats.md").write_text(markdown(report))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from edgeconv.evaluate import EvalResult
 
 DB_ENV = "EDGECONV_DB"
-SCHEMA_VERSION = 2  # 1: bench; 2: + evaluations
+SCHEMA_VERSION = 3  # 1: bench; 2: + evaluations; 3: + sweeps
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench (
@@ -68,6 +68,17 @@ CREATE TABLE IF NOT EXISTS evaluations (
     result_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS evaluations_target ON evaluations (target_sha256);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    out_dir TEXT NOT NULL,
+    model TEXT NOT NULL,
+    budget_ms REAL NOT NULL,
+    stat TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    chosen_sha256 TEXT,
+    summary_json TEXT NOT NULL
+);
 """
 
 
@@ -127,7 +138,7 @@ class ResultsStore:
                     result.timestamp,
                     result.artifact["sha256"],
                     result.artifact["name"],
-                    model.get("name"),
+                    model.get("model"),
                     model.get("width"),
                     model.get("resolution"),
                     result.artifact["format"],
@@ -183,6 +194,47 @@ class ResultsStore:
         query = "SELECT id, result_json FROM evaluations ORDER BY id DESC" + (" LIMIT ?" if limit else "")
         rows = self._db.execute(query, (limit,) if limit else ()).fetchall()
         return [{"id": row_id, **json.loads(text)} for row_id, text in rows]
+
+    def find_bench(self, sha256: str, device_id: str, threads: int) -> BenchResult | None:
+        """The newest stored benchmark of an artifact on a device with a thread count, if any."""
+        row = self._db.execute(
+            "SELECT result_json FROM bench WHERE artifact_sha256 = ? AND device_id = ? AND threads = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (sha256, device_id, threads),
+        ).fetchone()
+        return BenchResult.from_dict(json.loads(row[0])) if row else None
+
+    def find_evaluation(self, sha256: str) -> dict[str, Any] | None:
+        """The newest stored evaluation of a checkpoint or artifact, if any."""
+        row = self._db.execute(
+            "SELECT id, result_json FROM evaluations WHERE target_sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)
+        ).fetchone()
+        return {"id": row[0], **json.loads(row[1])} if row else None
+
+    def add_sweep(self, summary: dict[str, Any]) -> int:
+        """Record a finished sweep (its summary, as written to ``OUT/sweep.json``)."""
+        chosen = (summary.get("selection") or {}).get("chosen") or {}
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO sweeps (created_at, out_dir, model, budget_ms, stat, device_id, chosen_sha256,"
+                " summary_json) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    summary["finished_at"],
+                    summary["out_dir"],
+                    summary["config"]["model"],
+                    summary["config"]["budget_ms"],
+                    summary["config"]["stat"],
+                    summary["device_id"],
+                    chosen.get("artifact_sha256"),
+                    json.dumps(summary),
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def latest_sweep(self) -> dict[str, Any] | None:
+        """The summary of the most recently finished sweep."""
+        row = self._db.execute("SELECT summary_json FROM sweeps ORDER BY id DESC LIMIT 1").fetchone()
+        return json.loads(row[0]) if row else None
 
     def bench_rows(self, limit: int | None = None, model: str | None = None) -> list[BenchRow]:
         """Stored benchmarks, newest first, optionally only those of one model family."""

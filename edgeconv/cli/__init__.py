@@ -11,7 +11,10 @@ from edgeconv.cli.eval_cmd import eval_command
 from edgeconv.cli.export_cmd import export_command
 from edgeconv.cli.info_cmd import info_command
 from edgeconv.cli.models_cmd import models_command
+from edgeconv.cli.report_cmd import report_command
 from edgeconv.cli.results_cmd import results_command
+from edgeconv.cli.select_cmd import select_command
+from edgeconv.cli.sweep_cmd import sweep_command
 from edgeconv.cli.train_cmd import train_command
 
 
@@ -21,7 +24,7 @@ def main() -> None:
     """Export mobile vision models to ONNX and measure them on the device they will run on.
 
     \b
-    Workstation:  edgeconv models | train | export | eval
+    Workstation:  edgeconv models | train | export | eval | sweep | select | report
     Device:       edgeconv bench | info   (needs no torch: pip install 'edgeconv[onnx]')
     Both:         edgeconv results
     """
@@ -32,6 +35,9 @@ for command in (
     train_command,
     export_command,
     eval_command,
+    sweep_command,
+    select_command,
+    report_command,
     bench_command,
     info_command,
     results_command,

@@ -68,6 +68,7 @@ def test_bench_cli_json_stdout_and_results_store(cli, tiny_onnx: Path) -> None: 
     assert [r["threads"] for r in rows] == [2, 1]  # newest first
     assert rows[1]["p50_ms"] == data["latency_ms"]["p50"]
     assert all(r["artifact_sha256"] == data["artifact"]["sha256"] for r in rows)
+    assert rows[0]["model"] == "mobilenetv2" and rows[0]["width"] == 0.25 and rows[0]["resolution"] == 32
     full = json.loads(cli("results", "--json", "--full", "--limit", "1").stdout)
     assert full[0]["runs"] == rows[0]["runs"] and "samples_ms" in full[0]
     table = cli("results")

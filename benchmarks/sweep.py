@@ -1,0 +1,110 @@
+"""The default sweep (the README's main job): wall time, measurements against an exhaustive grid, and the
+latency model's prediction error on every candidate.
+
+1. Runs the README's sweep command in a fresh database and times it (goal: under 10 minutes on 2 cores).
+2. Measures every candidate width at every resolution with the same probes (the exhaustive grid), checks that
+   the search found the widest width under budget that the grid finds, and predicts every grid point with
+   the latency model fitted on the search's own measurements (goal: 90% within +-10%).
+Writes benchmarks/results/sweep.{json,md}.
+
+    python benchmarks/sweep.py
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from edgeconv.results import open_store
+from edgeconv.runtime.bench import BenchSettings
+from edgeconv.sweep import Sweep, SweepConfig
+from edgeconv.sweep.latency_model import LatencyModel, Point
+from edgeconv.targets import get_target
+
+RESULTS = Path(__file__).parent / "results"
+README_SWEEP = Path(__file__).parent.parent / "Makefile"
+
+
+def readme_command() -> list[str]:
+    """The sweep arguments of `make demo` (the README's main job), read from the Makefile."""
+    for line in README_SWEEP.read_text().splitlines():
+        if "edgeconv sweep" in line:
+            words = shlex.split(line.strip().replace("$(VENV)/bin/", "").replace("$(DEMO_DIR)", "runs/demo"))
+            return words[words.index("sweep") :]
+    raise SystemExit("no `edgeconv sweep` line in the Makefile")
+
+
+def main() -> None:
+    args = readme_command()
+    work = Path(tempfile.mkdtemp(prefix="edgeconv-sweep-bench-"))
+    out_dir, db = work / "out", work / "results.sqlite"
+    args = [a for a in args if not a.startswith("--out")] + ["--out", str(out_dir), "--db", str(db), "--json"]
+    print("running: edgeconv", " ".join(args), flush=True)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "edgeconv", *args], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    summary = json.loads(proc.stdout)
+    config = summary["config"]
+
+    # The exhaustive grid, with the same probe artifacts and the same measurement settings.
+    sweep_config = SweepConfig(**{**config, "bench": BenchSettings(**config["bench"]), "remeasure": False})
+    with open_store(db) as store:
+        sweep = Sweep(sweep_config, out_dir, store, get_target("local"), lambda message: None)
+        grid = {(w, r): sweep.probe(w, r) for r in sweep_config.resolutions for w in sweep.candidate_widths(r)}
+        features = {key: sweep.feature(*key) for key in grid}
+    budget = config["budget_ms"]
+    agree = []
+    for search in summary["searches"]:
+        r = search["resolution"]
+        fitting = [w for (w, res), value in grid.items() if res == r and value <= budget]
+        agree.append({"resolution": r, "search": search["best_width"], "grid": max(fitting) if fitting else None})
+    searched = [Point(p["width"], p["resolution"], *features[(p["width"], p["resolution"])], p["latency_ms"])
+                for p in summary["probes"]]
+    model = LatencyModel().fit(searched)
+    errors = {key: model.predict(*features[key]) / value - 1 for key, value in grid.items()}  # type: ignore[operator]
+    within = sum(abs(e) <= 0.10 for e in errors.values()) / len(errors)
+    report = {
+        "command": "edgeconv " + " ".join(readme_command()),
+        "wall_seconds": round(wall, 1),
+        "measurements": summary["measurements"],
+        "exhaustive_measurements": summary["exhaustive_measurements"],
+        "search_vs_grid": agree,
+        "model_fit_on_search_points": summary["latency_model"],
+        "grid_prediction_within_10pct": within,
+        "grid_errors": [{"width": w, "resolution": r, "measured_ms": grid[(w, r)], "error": errors[(w, r)]}
+                        for (w, r) in sorted(grid)],
+        "selection": summary["selection"]["reason"],
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "sweep.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = [
+        "# The default sweep",
+        "",
+        f"`{report['command']}`",
+        "",
+        f"- wall time: {wall:.0f} s (goal < 600 s: **{'PASS' if wall < 600 else 'FAIL'}**)",
+        f"- latency measurements: {summary['measurements']} by the search, {summary['exhaustive_measurements']} for "
+        "the exhaustive grid",
+        "- search vs grid (widest width under budget): "
+        + ", ".join(f"{a['resolution']} px: {a['search']} vs {a['grid']}" for a in agree)
+        + f" (**{'PASS' if all(a['search'] == a['grid'] for a in agree) else 'DIFFER'}**)",
+        f"- latency model fitted on the search's points, predicting every grid point: {within:.0%} within +-10% "
+        f"(goal 90%: **{'PASS' if within >= 0.9 else 'FAIL'}**)",
+        f"- selection: {report['selection']}",
+        "",
+        "| width | px | measured ms | model error |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {g['width']:g} | {g['resolution']} | {g['measured_ms']:.3f} | {g['error']:+.1%} |"
+              for g in report["grid_errors"]]
+    (RESULTS / "sweep.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""``edgeconv sweep``: find, by measurement on the target, the most accurate width that meets a budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from edgeconv.cli.common import db_option, err, json_flag, out, print_json
+from edgeconv.errors import UsageError, require
+
+
+def print_selection(selection: dict[str, Any]) -> None:
+    """The candidates table and the verdict."""
+    stat = selection["stat"]
+    chosen = (selection["chosen"] or {}).get("artifact_sha256")
+    table = Table(title=f"candidates against {selection['budget_ms']:g} ms {stat}")
+    for column in ("artifact", "width", "px", "top-1", f"{stat} ms", "MB", ""):
+        table.add_column(column, justify="left" if column in ("artifact", "") else "right")
+    for c in selection["candidates"]:
+        mark = (
+            "chosen"
+            if c["artifact_sha256"] == chosen
+            else ("fits" if c["artifact_sha256"] in selection["fitting"] else "over budget")
+        )
+        table.add_row(
+            c["artifact_name"],
+            f"{c['width']:g}",
+            str(c["resolution"]),
+            f"{c['top1']:.2%}",
+            f"{c['latency_ms'][stat]:.3f}",
+            f"{c['size_bytes'] / 1e6:.2f}",
+            mark,
+        )
+    out.print(table)
+    out.print(("[green]selected[/]: " if chosen else "[red]no selection[/]: ") + selection["reason"])
+
+
+@click.command("sweep")
+@click.option("--model", "-m", required=True, help="Model family (see `edgeconv models`).")
+@click.option("--budget-ms", type=click.FloatRange(min=0, min_open=True), required=True, help="Latency budget.")
+@click.option(
+    "--stat",
+    type=click.Choice(["p50", "p90", "p99", "mean"]),
+    default="p90",
+    show_default=True,
+    help="Latency statistic the budget applies to (MLPerf single-stream uses p90).",
+)
+@click.option("--widths", default=None, help="Candidate widths, e.g. 0.35,0.5,0.75,1.0,1.4 (the default).")
+@click.option("--width-range", default=None, help="Candidate widths LOW:HIGH in steps of 0.05, e.g. 0.25:1.4.")
+@click.option("--resolutions", default="224", show_default=True, help="Candidate input sizes, e.g. 224,192,160.")
+@click.option("--format", "-f", "fmt", default="tflite", show_default=True, help="onnx, tflite or openvino.")
+@click.option("--precision", "-p", default="int8", show_default=True, help="fp32, fp16 or int8.")
+@click.option("--threads", "-t", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--target", default="local", show_default=True, help="Where to measure.")
+@click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
+@click.option("--epochs", "-e", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Fine-tune every candidate from these pretrained weights (same family and width as the file).",
+)
+@click.option("--distil", is_flag=True, help="Train the widest finalist first and distil the others from it.")
+@click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")
+@click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Minimum measured runs.")
+@click.option("--min-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/sweep", show_default=True)
+@json_flag
+@db_option
+def sweep_command(
+    model: str,
+    budget_ms: float,
+    stat: str,
+    widths: str | None,
+    width_range: str | None,
+    resolutions: str,
+    fmt: str,
+    precision: str,
+    threads: int,
+    target: str,
+    data: str,
+    epochs: int,
+    weights: str | None,
+    distil: bool,
+    remeasure: bool,
+    runs: int,
+    min_seconds: float,
+    out_dir: str,
+    as_json: bool,
+    db: str | None,
+) -> None:
+    """Find the most accurate width (and resolution) whose latency on the target meets the budget.
+
+    Latency is searched on random-weight probes (coarse grid, a latency model fitted on the measured points,
+    then bisection); only the finalists are trained, exported, evaluated and measured. The chosen artifact
+    is copied to OUT/selected/. Everything is stored in the results database: an interrupted sweep resumes,
+    and a repeated one reuses measurements unless --remeasure.
+
+    \b
+    Example:
+      edgeconv sweep --model mobilenetv2 --budget-ms 20 --width-range 0.25:1.4 --resolutions 224,160
+    """
+    require("torch", "host", "edgeconv sweep")
+    from edgeconv.exporters import get_exporter
+    from edgeconv.models.registry import get_spec
+    from edgeconv.results import open_store
+    from edgeconv.runtime.bench import BenchSettings
+    from edgeconv.sweep import Sweep, SweepConfig
+    from edgeconv.sweep.space import parse_resolutions, parse_widths
+    from edgeconv.targets import get_target
+
+    get_spec(model)
+    spec = get_exporter(fmt)
+    if precision not in spec.precisions:
+        raise UsageError(f"{fmt} export supports {', '.join(spec.precisions)}, not {precision!r}")
+    config = SweepConfig(
+        model=model,
+        budget_ms=budget_ms,
+        widths=parse_widths(widths, width_range),
+        resolutions=parse_resolutions(resolutions),
+        stat=stat,
+        format=fmt,
+        precision=precision,
+        threads=threads,
+        data=data,
+        epochs=epochs,
+        weights=weights,
+        distil=distil,
+        remeasure=remeasure,
+        bench=BenchSettings(runs=runs, min_seconds=min_seconds),
+    )
+    chosen_target = get_target(target)
+    with open_store(db) as store, err.status("sweeping...") as status:
+
+        def log(message: str) -> None:
+            err.print(message)
+            status.update(f"sweeping... {message}")
+
+        summary = Sweep(config, Path(out_dir), store, chosen_target, log).run()
+    if as_json:
+        print_json(summary)
+        return
+    print_selection(summary["selection"])
+    fit = summary["latency_model"]
+    err.print(
+        f"{summary['measurements']} latency probes for {summary['exhaustive_measurements']} configurations "
+        f"({summary['reused_measurements']} measurements reused); latency model {fit['formula']}: leave-one-out "
+        f"median error {fit['loo_median_abs_error'] or 0:.1%}; summary in {Path(out_dir) / 'sweep.json'}"
+    )

@@ -1,0 +1,209 @@
+"""The sweep report: a self-contained HTML page (plots embedded as PNG) and a Markdown twin.
+
+Two plots: latency against width per resolution (measured probes, the fitted latency model, the budget
+line) and accuracy against latency (candidates, the Pareto front, the budget, the chosen model).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+from edgeconv.atomic import write_bytes
+from edgeconv.errors import require
+
+
+def _figure_png(draw: Any) -> bytes:
+    """Run ``draw(axes)`` on a fresh figure and return it as PNG bytes."""
+    matplotlib = require("matplotlib", "host", "edgeconv report")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7.5, 4.2), dpi=110)
+    draw(axes)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def latency_plot(summary: dict[str, Any]) -> bytes:
+    config, probes = summary["config"], summary["probes"]
+    model = summary["latency_model"]
+
+    def draw(ax: Any) -> None:
+        for resolution in config["resolutions"]:
+            points = sorted((p["width"], p["latency_ms"]) for p in probes if p["resolution"] == resolution)
+            if points:
+                ax.plot(*zip(*points, strict=True), "o-", label=f"{resolution} px (measured)")
+        for fitted in summary.get("model_curve", []):
+            ax.plot(
+                fitted["widths"], fitted["predicted_ms"], "--", alpha=0.6, label=f"{fitted['resolution']} px (model)"
+            )
+        ax.axhline(config["budget_ms"], color="crimson", lw=1.5, label=f"budget {config['budget_ms']:g} ms")
+        ax.set_xlabel("width multiplier")
+        ax.set_ylabel(f"{config['stat']} latency (ms)")
+        error = model.get("loo_median_abs_error")
+        suffix = f"; model error (leave-one-out) median {error:.1%}" if error is not None else ""
+        ax.set_title(
+            f"{config['model']} {config['format']} {config['precision']}, {config['threads']} thread(s){suffix}",
+            fontsize=9,
+        )
+        ax.legend(fontsize=8)
+
+    return _figure_png(draw)
+
+
+def accuracy_plot(summary: dict[str, Any]) -> bytes:
+    selection = summary["selection"]
+    stat = selection["stat"]
+    found = selection["candidates"]
+    chosen = selection["chosen"]
+    front = summary.get("pareto", [])
+
+    def draw(ax: Any) -> None:
+        xs = [c["latency_ms"][stat] for c in found]
+        ys = [c["top1"] * 100 for c in found]
+        ax.scatter(xs, ys, color="steelblue", zorder=3, label="candidates")
+        for c, x, y in zip(found, xs, ys, strict=True):
+            ax.annotate(
+                f"w{c['width']:g} r{c['resolution']}", (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points"
+            )
+        if front:
+            ax.plot(
+                [c["latency_ms"][stat] for c in front],
+                [c["top1"] * 100 for c in front],
+                "-",
+                color="gray",
+                label="Pareto front",
+            )
+        if chosen:
+            ax.scatter(
+                [chosen["latency_ms"][stat]],
+                [chosen["top1"] * 100],
+                s=160,
+                facecolors="none",
+                edgecolors="green",
+                linewidths=2,
+                zorder=4,
+                label="chosen",
+            )
+        ax.axvline(selection["budget_ms"], color="crimson", lw=1.5, label=f"budget {selection['budget_ms']:g} ms")
+        ax.set_xlabel(f"{stat} latency (ms)")
+        ax.set_ylabel("held-out top-1 (%)")
+        ax.legend(fontsize=8)
+
+    return _figure_png(draw)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> tuple[str, str]:
+    """The same table as HTML and as Markdown."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    markdown = "\n".join(
+        ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        + ["| " + " | ".join(row) + " |" for row in rows]
+    )
+    return f"<table><tr>{head}</tr>{body}</table>", markdown
+
+
+def _sections(summary: dict[str, Any]) -> list[tuple[str, tuple[str, str]]]:
+    selection, config = summary["selection"], summary["config"]
+    stat = selection["stat"]
+    fitting = set(selection["fitting"])
+    chosen_sha = (selection["chosen"] or {}).get("artifact_sha256")
+    candidate_rows = [
+        [
+            c["artifact_name"],
+            f"{c['width']:g}",
+            str(c["resolution"]),
+            f"{c['top1']:.2%}",
+            f"{c['latency_ms']['p50']:.3f}",
+            f"{c['latency_ms']['p90']:.3f}",
+            f"{c['size_bytes'] / 1e6:.2f}",
+            "chosen" if c["artifact_sha256"] == chosen_sha else ("fits" if c["artifact_sha256"] in fitting else "over"),
+        ]
+        for c in selection["candidates"]
+    ]
+    probe_rows = [[f"{p['width']:g}", str(p["resolution"]), f"{p['latency_ms']:.3f}"] for p in summary["probes"]]
+    device = summary.get("device", {})
+    device_rows = [[k, ", ".join(map(str, v)) if isinstance(v, list) else str(v)] for k, v in device.items()]
+    bench = config["bench"]
+    settings_rows = [
+        ["format / precision", f"{config['format']} / {config['precision']}"],
+        ["threads", str(config["threads"])],
+        ["statistic", stat],
+        [
+            "protocol",
+            f">= {bench['warmup_runs']} warm-up runs and {bench['warmup_seconds']} s, then >= {bench['runs']} "
+            f"runs and {bench['min_seconds']} s, in a separate process per artifact",
+        ],
+        [
+            "measurements",
+            f"{summary['measurements']} latency probes for {summary['exhaustive_measurements']} "
+            f"candidate configurations ({summary['reused_measurements']} reused from the database)",
+        ],
+        [
+            "latency model",
+            f"{summary['latency_model']['formula']}, coefficients "
+            f"{[round(c, 4) for c in summary['latency_model']['coefficients']]}",
+        ],
+        [
+            "training",
+            f"{config['epochs']} epochs on {config['data']}"
+            + (", distilled from the widest" if config["distil"] else ""),
+        ],
+    ]
+    return [
+        (
+            "Candidates (trained, exported, evaluated, measured)",
+            _table(["artifact", "width", "px", "top-1", "p50 ms", "p90 ms", "MB", "budget"], candidate_rows),
+        ),
+        (
+            "Latency probes (random weights: latency does not depend on them)",
+            _table(["width", "px", f"{stat} ms"], probe_rows),
+        ),
+        ("Measurement settings", _table(["setting", "value"], settings_rows)),
+        ("Device", _table(["field", "value"], device_rows)),
+    ]
+
+
+def write_report(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """Write ``out`` (.html) and its Markdown twin (plots saved next to it); returns both paths."""
+    out = out.with_suffix(".html")
+    config, selection = summary["config"], summary["selection"]
+    plots = {"latency": latency_plot(summary), "accuracy": accuracy_plot(summary)}
+    title = f"edgeconv sweep: {config['model']} under {config['budget_ms']:g} ms {config['stat']}"
+    sections = _sections(summary)
+    embedded = "".join(
+        f'<figure><img alt="{name} plot" src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
+        for name, png in plots.items()
+    )
+    style = (
+        "body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse;"
+        "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}"
+        "th{background:#f3f3f3}figure{margin:1em 0}img{max-width:100%}.verdict{font-size:1.1em;padding:.6em;"
+        "background:#eef6ee;border-left:4px solid green}"
+    )
+    body = [f"<h1>{html.escape(title)}</h1>", f'<p class="verdict">{html.escape(selection["reason"])}</p>', embedded]
+    body += [f"<h2>{html.escape(name)}</h2>{table_html}" for name, (table_html, _) in sections]
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style>"
+        f"</head><body>{''.join(body)}<p><small>finished {summary['finished_at']}</small></p></body></html>"
+    )
+    write_bytes(out, page.encode())
+    markdown_path = out.with_suffix(".md")
+    lines = [f"# {title}", "", f"**{selection['reason']}**", ""]
+    for name, png in plots.items():
+        png_path = out.with_name(f"{out.stem}_{name}.png")
+        write_bytes(png_path, png)
+        lines += [f"![{name} plot]({png_path.name})", ""]
+    for name, (_, table_md) in sections:
+        lines += [f"## {name}", "", table_md, ""]
+    write_bytes(markdown_path, "\n".join(lines).encode())
+    return out, markdown_path

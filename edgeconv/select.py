@@ -1,0 +1,167 @@
+"""Choose the most accurate measured artifact that meets a latency budget, and the Pareto front.
+
+A candidate is an artifact with an accuracy evaluation and a latency measurement on the target device
+(the latest of each, per thread count). Ties on accuracy go to the smaller file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from edgeconv.errors import UsageError
+from edgeconv.results import ResultsStore
+
+STATS = ("p50", "p90", "p99", "mean")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One artifact as measured on one device with one thread count."""
+
+    artifact_sha256: str
+    artifact_name: str
+    artifact_path: str
+    model: str | None
+    width: float | None
+    resolution: int | None
+    format: str
+    precision: str
+    threads: int | None
+    device_id: str
+    latency_ms: dict[str, float]
+    size_bytes: int
+    top1: float
+    bench_id: int
+    evaluation_id: int
+
+    def stat(self, name: str) -> float:
+        return self.latency_ms[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Selection:
+    """The outcome of a selection: the winner (or None), why, and every candidate considered."""
+
+    chosen: Candidate | None
+    reason: str
+    candidates: list[Candidate]
+    fitting: list[Candidate]
+    budget_ms: float
+    stat: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chosen": self.chosen.to_dict() if self.chosen else None,
+            "reason": self.reason,
+            "budget_ms": self.budget_ms,
+            "stat": self.stat,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "fitting": [c.artifact_sha256 for c in self.fitting],
+        }
+
+
+def candidates(
+    store: ResultsStore,
+    device_id: str | None = None,
+    model: str | None = None,
+    fmt: str | None = None,
+    precision: str | None = None,
+    threads: int | None = None,
+    shas: set[str] | None = None,
+) -> list[Candidate]:
+    """Artifacts with both an evaluation and a benchmark (on ``device_id`` if given), newest of each."""
+    evaluations: dict[str, dict[str, Any]] = {}
+    for record in store.evaluations():
+        if record["kind"] == "artifact":
+            evaluations.setdefault(record["sha256"], record)  # newest first
+    found: dict[tuple[str, int | None, str], Candidate] = {}
+    for row in store.bench_rows():
+        if row.artifact_sha256 not in evaluations or (device_id and not row.device_id.startswith(device_id)):
+            continue
+        if (model and row.model != model) or (fmt and row.format != fmt) or (precision and row.precision != precision):
+            continue
+        if (threads and row.threads != threads) or (shas is not None and row.artifact_sha256 not in shas):
+            continue
+        key = (row.artifact_sha256, row.threads, row.device_id)
+        if key in found:
+            continue
+        bench = store.bench_result(row.id)
+        evaluation = evaluations[row.artifact_sha256]
+        found[key] = Candidate(
+            artifact_sha256=row.artifact_sha256,
+            artifact_name=row.artifact_name,
+            artifact_path=bench.artifact["path"],
+            model=row.model,
+            width=row.width,
+            resolution=row.resolution,
+            format=row.format,
+            precision=row.precision,
+            threads=row.threads,
+            device_id=row.device_id,
+            latency_ms={s: bench.stat(s) for s in STATS},
+            size_bytes=int(bench.artifact["size_bytes"]),
+            top1=float(evaluation["top1"]),
+            bench_id=row.id,
+            evaluation_id=int(evaluation["id"]),
+        )
+    return sorted(found.values(), key=lambda c: (c.width or 0, c.resolution or 0))
+
+
+def select(found: list[Candidate], budget_ms: float, stat: str = "p90") -> Selection:
+    """The most accurate candidate whose ``stat`` meets ``budget_ms``; ties go to the smaller file."""
+    if stat not in STATS:
+        raise UsageError(f"--stat must be one of {', '.join(STATS)}, got {stat!r}")
+    if not budget_ms > 0:
+        raise UsageError(f"the budget must be a positive number of milliseconds, got {budget_ms}")
+    if not found:
+        return Selection(
+            None,
+            "no candidates: nothing has both an accuracy evaluation and a latency measurement "
+            "on this target (run `edgeconv sweep`, or `edgeconv eval` and `edgeconv bench`)",
+            [],
+            [],
+            budget_ms,
+            stat,
+        )
+    fitting = [c for c in found if c.stat(stat) <= budget_ms]
+    if not fitting:
+        fastest = min(found, key=lambda c: c.stat(stat))
+        return Selection(
+            None,
+            f"nothing fits {budget_ms:g} ms {stat}: the fastest candidate, {fastest.artifact_name}, "
+            f"takes {fastest.stat(stat):.3f} ms (top-1 {fastest.top1:.2%})",
+            found,
+            [],
+            budget_ms,
+            stat,
+        )
+    chosen = min(fitting, key=lambda c: (-c.top1, c.size_bytes, c.stat(stat)))
+    rivals = [c for c in fitting if c is not chosen]
+    reason = (
+        f"{chosen.artifact_name}: top-1 {chosen.top1:.2%} at {chosen.stat(stat):.3f} ms {stat} "
+        f"(budget {budget_ms:g} ms); the most accurate of {len(fitting)} candidates within budget"
+    )
+    ties = [c for c in rivals if c.top1 == chosen.top1]
+    if ties:
+        reason += f"; tied on accuracy with {len(ties)}, chosen as the smallest file ({chosen.size_bytes / 1e6:.2f} MB)"
+    over = [c for c in found if c.stat(stat) > budget_ms and c.top1 > chosen.top1]
+    if over:
+        best_over = max(over, key=lambda c: c.top1)
+        reason += (
+            f"; {best_over.artifact_name} is more accurate ({best_over.top1:.2%}) but takes "
+            f"{best_over.stat(stat):.3f} ms"
+        )
+    return Selection(chosen, reason, found, fitting, budget_ms, stat)
+
+
+def pareto_front(found: list[Candidate], stat: str = "p90") -> list[Candidate]:
+    """Candidates no other candidate beats on both latency and accuracy, fastest first."""
+    front: list[Candidate] = []
+    for c in sorted(found, key=lambda c: (c.stat(stat), -c.top1)):
+        if not front or c.top1 > front[-1].top1:
+            front.append(c)
+    return front

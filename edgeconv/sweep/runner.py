@@ -1,0 +1,300 @@
+"""``run_sweep``: search widths by measured latency, train the finalists, export, evaluate, measure, select.
+
+Latency does not depend on the weights, so the search measures random-weight probe artifacts (cheap to
+make) and only the finalists — per resolution, the widest width under budget and the next narrower one
+measured — are trained. Every result is stored as soon as it exists, and every step first looks for its
+result (files in ``out_dir``, rows in the results database), so an interrupted sweep resumes where it stopped
+and a repeated one measures nothing again unless ``remeasure``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgeconv.atomic import write_json
+from edgeconv.checkpoint import load_checkpoint, weights_record
+from edgeconv.data import DataSplits, ImageSet, load_data
+from edgeconv.evaluate import DataCache, evaluate
+from edgeconv.exporters import Artifact, export, get_exporter
+from edgeconv.exporters.artifact import SCHEMA_VERSION as ARTIFACT_SCHEMA
+from edgeconv.exporters.calibration import CalibrationSet
+from edgeconv.exporters.export import artifact_name
+from edgeconv.exporters.gate import AccuracyGateError, export_int8_gated
+from edgeconv.models import create_model
+from edgeconv.models.factory import count_macs, count_params, estimate_batchnorm_statistics, model_config
+from edgeconv.results import ResultsStore
+from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
+from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.device import device_info
+from edgeconv.runtime.result import BenchResult
+from edgeconv.select import Selection, candidates, pareto_front, select
+from edgeconv.sweep.latency_model import LatencyModel
+from edgeconv.sweep.search import SearchResult, search_width
+from edgeconv.sweep.space import distinct_architectures
+from edgeconv.targets import LocalTarget
+from edgeconv.train import TrainConfig, fit, load_pretrained
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """What to search and how to build, train, export and measure each candidate."""
+
+    model: str
+    budget_ms: float
+    widths: list[float]
+    resolutions: list[int]
+    stat: str = "p90"
+    format: str = "tflite"
+    precision: str = "int8"
+    threads: int = 1
+    data: str = "digits"
+    epochs: int = 10
+    weights: str | None = None
+    distil: bool = False
+    remeasure: bool = False
+    max_drop: float = 1.0
+    calib_size: int = 300
+    bench: BenchSettings = field(default_factory=BenchSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Sweep:
+    """One sweep in ``out_dir`` against ``target``, recording into ``store``."""
+
+    def __init__(self, config: SweepConfig, out_dir: Path, store: ResultsStore, target: LocalTarget, log: Log) -> None:
+        self.config, self.out, self.store, self.target, self.log = config, Path(out_dir), store, target, log
+        self.device_id = target.device_id
+        self.spec = get_exporter(config.format)
+        self.features: dict[tuple[float, int], tuple[float, float]] = {}
+        self.widths: dict[int, list[float]] = {}
+        self.data: dict[int, DataSplits] = {}
+        self.probe_log: list[dict[str, Any]] = []
+        self.reused = 0
+
+    # -- data and features -------------------------------------------------------------------------------------
+    def splits(self, resolution: int) -> DataSplits:
+        if resolution not in self.data:
+            self.data[resolution] = load_data(self.config.data, resolution)
+        return self.data[resolution]
+
+    def feature(self, width: float, resolution: int) -> tuple[float, float]:
+        """(MMACs, M params) of a candidate, counted once."""
+        if (width, resolution) not in self.features:
+            net = create_model(self.config.model, width, len(self.splits(resolution).class_names), resolution)
+            self.features[(width, resolution)] = (count_macs(net, resolution) / 1e6, count_params(net) / 1e6)
+        return self.features[(width, resolution)]
+
+    def candidate_widths(self, resolution: int) -> list[float]:
+        """The configured widths that build distinct networks (computed once per resolution)."""
+        if resolution not in self.widths:
+            classes = len(self.splits(resolution).class_names)
+            signatures = {}
+            for width in self.config.widths:
+                net = create_model(self.config.model, width, classes, resolution)
+                signatures[width] = tuple(m.out_channels for m in net.modules() if isinstance(m, nn.Conv2d))
+            self.widths[resolution] = distinct_architectures(self.config.widths, signatures)
+        return self.widths[resolution]
+
+    # -- measuring -----------------------------------------------------------------------------------------------
+    def measured(self, path: Path) -> BenchResult:
+        """The stored measurement of ``path`` on the target, measuring (and storing) it if needed."""
+        sha = artifact_sha256(path)
+        if not self.config.remeasure:
+            found = self.store.find_bench(sha, self.device_id, self.config.threads)
+            if found is not None:
+                self.reused += 1
+                return found
+        result = self.target.measure(path, self.config.threads, self.config.bench)
+        self.store.add_bench(result)
+        return result
+
+    def _export(
+        self,
+        net: nn.Module,
+        out: Path,
+        calib: CalibrationSet | None,
+        weights: dict[str, Any],
+        meta: dict[str, Any] | None = None,
+        val: ImageSet | None = None,
+    ) -> Path:
+        """Export unless a complete artifact (file, companions, sidecar) of this schema is already there.
+        int8 goes through the accuracy gate when held-out images ``val`` are given (trained weights)."""
+        path = out / artifact_name(model_config(net), self.config.precision, self.spec.suffix)
+        complete = all(f.is_file() for f in artifact_files(path)) and sidecar_path(path).is_file()
+        if complete and Artifact.load(path).schema_version == ARTIFACT_SCHEMA:
+            return path
+        if self.config.precision == "int8" and calib is not None and val is not None:
+            artifact = export_int8_gated(
+                net, self.config.format, calib, val, out, max_drop=self.config.max_drop, weights=weights, meta=meta
+            )
+        else:
+            artifact = export(net, self.config.format, self.config.precision, calib, out, weights=weights, meta=meta)
+        return Path(artifact.path)
+
+    def calibration(self, resolution: int) -> CalibrationSet | None:
+        if self.config.precision != "int8":
+            return None
+        return CalibrationSet.from_splits(self.splits(resolution), self.config.calib_size)
+
+    def probe(self, width: float, resolution: int) -> float:
+        """Latency statistic of a random-weight artifact of this width and resolution."""
+        classes = len(self.splits(resolution).class_names)
+        torch.manual_seed(0)
+        net = estimate_batchnorm_statistics(create_model(self.config.model, width, classes, resolution), resolution)
+        weights = {"source": "random-init", "note": "latency probe of a sweep"}
+        path = self._export(net, self.out / "probes", self.calibration(resolution), weights)
+        value = self.measured(path).stat(self.config.stat)
+        self.probe_log.append({"width": width, "resolution": resolution, "latency_ms": value, "artifact": str(path)})
+        self.log(f"probe  w{width:g} r{resolution}: {self.config.stat} {value:.3f} ms")
+        return value
+
+    # -- candidates ----------------------------------------------------------------------------------------------
+    def train(self, width: float, resolution: int, teacher: nn.Module | None) -> Path:
+        """The finalist's checkpoint, trained now unless a previous run finished it."""
+        run_dir = self.out / "candidates" / f"{self.config.model}_w{width:g}_r{resolution}"
+        checkpoint = run_dir / f"{self.config.model}_w{width:g}_r{resolution}.pt"
+        if checkpoint.is_file() and checkpoint.with_suffix(".train.json").is_file():
+            self.log(f"train  w{width:g} r{resolution}: done in an earlier run")
+            return checkpoint
+        data = self.splits(resolution)
+        net = create_model(self.config.model, width, len(data.class_names), resolution)
+        init = load_pretrained(net, self.config.weights).to_dict() if self.config.weights else {"source": "random-init"}
+        self.log(f"train  w{width:g} r{resolution}: {self.config.epochs} epochs" + (" (distilled)" if teacher else ""))
+        result = fit(net, data, TrainConfig(epochs=self.config.epochs), run_dir, teacher, {"init": init})
+        self.log(f"train  w{width:g} r{resolution}: val top-1 {result.best['val_top1']:.2%} in {result.seconds:.0f} s")
+        return checkpoint
+
+    def finish_candidate(self, checkpoint: Path) -> str | None:
+        """Export, evaluate and measure a trained finalist; returns its artifact hash (None if int8 failed)."""
+        net, meta = load_checkpoint(checkpoint)
+        resolution = model_config(net)["resolution"]
+        data = self.splits(resolution)
+        try:
+            path = self._export(
+                net, checkpoint.parent, self.calibration(resolution), weights_record(checkpoint), meta, data.val
+            )
+        except AccuracyGateError as exc:  # drops this candidate, not the sweep
+            self.log(f"export {checkpoint.stem}: {exc}")
+            return None
+        sha = artifact_sha256(path)
+        evaluation = None if self.config.remeasure else self.store.find_evaluation(sha)
+        if evaluation is None:
+            result = evaluate(path, DataCache(None))
+            self.store.add_evaluation(result)
+            evaluation = result.to_dict()
+        latency = self.measured(path).stat(self.config.stat)
+        self.log(f"result {path.name}: top-1 {evaluation['top1']:.2%}, {self.config.stat} {latency:.3f} ms")
+        return sha
+
+    # -- the whole sweep -----------------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        model = LatencyModel()
+        searches: list[SearchResult] = []
+        for resolution in self.config.resolutions:
+            widths = self.candidate_widths(resolution)
+            self.log(f"search r{resolution}: {len(widths)} distinct widths {widths[0]:g}..{widths[-1]:g}")
+            search = search_width(widths, resolution, self.config.budget_ms, self.probe, self.feature, model)
+            searches.append(search)
+            found = f"w{search.best_width:g}" if search.best_width is not None else "no width fits"
+            self.log(f"search r{resolution}: {found} after {search.measurements} of {len(widths)} measurements")
+        finalists = self.finalists(searches)
+        teacher = None
+        shas = set()
+        for index, (width, resolution) in enumerate(finalists):  # widest first: the teacher when distilling
+            checkpoint = self.train(width, resolution, teacher if index else None)
+            if self.config.distil and index == 0:
+                teacher = load_checkpoint(checkpoint)[0]
+            sha = self.finish_candidate(checkpoint)
+            if sha:
+                shas.add(sha)
+        selection = select(
+            candidates(
+                self.store,
+                self.device_id,
+                self.config.model,
+                self.config.format,
+                self.config.precision,
+                self.config.threads,
+                shas,
+            ),
+            self.config.budget_ms,
+            self.config.stat,
+        )
+        self.copy_selected(selection)
+        return self.summary(searches, model, finalists, selection)
+
+    def finalists(self, searches: list[SearchResult]) -> list[tuple[float, int]]:
+        """Per resolution: the widest width under budget and the next narrower measured width; widest first."""
+        chosen = []
+        for search in searches:
+            if search.best_width is None:
+                continue
+            chosen.append((search.best_width, search.resolution))
+            narrower = [w for w in search.measured if w < search.best_width]
+            if narrower:
+                chosen.append((max(narrower), search.resolution))
+        return sorted(chosen, key=lambda wr: self.feature(*wr)[0], reverse=True)
+
+    def model_curve(self, model: LatencyModel, resolution: int) -> dict[str, Any]:
+        """The fitted model's prediction over every candidate width at ``resolution`` (for the report)."""
+        widths = self.candidate_widths(resolution)
+        return {
+            "resolution": resolution,
+            "widths": widths,
+            "predicted_ms": [model.predict(*self.feature(w, resolution)) for w in widths],
+        }
+
+    def copy_selected(self, selection: Selection) -> None:
+        selected = self.out / "selected"
+        if selected.exists():
+            shutil.rmtree(selected)
+        if selection.chosen is None:
+            return
+        selected.mkdir(parents=True)
+        source = Path(selection.chosen.artifact_path)
+        for file in [*artifact_files(source), sidecar_path(source)]:
+            shutil.copy2(file, selected / file.name)
+
+    def summary(
+        self,
+        searches: list[SearchResult],
+        model: LatencyModel,
+        finalists: list[tuple[float, int]],
+        selection: Selection,
+    ) -> dict[str, Any]:
+        exhaustive = sum(len(self.candidate_widths(r)) for r in self.config.resolutions)
+        summary = {
+            "out_dir": str(self.out.resolve()),
+            "device_id": self.device_id,
+            "config": self.config.to_dict(),
+            "probes": self.probe_log,
+            "searches": [
+                {"resolution": s.resolution, "best_width": s.best_width, "measurements": s.measurements}
+                for s in searches
+            ],
+            "measurements": sum(s.measurements for s in searches),
+            "exhaustive_measurements": exhaustive,
+            "reused_measurements": self.reused,
+            "latency_model": model.summary(),
+            "model_curve": [self.model_curve(model, r) for r in self.config.resolutions],
+            "pareto": [c.to_dict() for c in pareto_front(selection.candidates, self.config.stat)],
+            "device": device_info(),
+            "finalists": [{"width": w, "resolution": r} for w, r in finalists],
+            "selection": selection.to_dict(),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        write_json(self.out / "sweep.json", summary)
+        self.store.add_sweep(summary)
+        return summary

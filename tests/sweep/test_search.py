@@ -1,0 +1,110 @@
+"""The width search finds what an exhaustive grid finds, with fewer measurements; the latency model fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from torch import nn
+
+from edgeconv.errors import UsageError
+from edgeconv.models import create_model, model_info
+from edgeconv.sweep.latency_model import LatencyModel, Point
+from edgeconv.sweep.search import coarse_indices, search_width
+from edgeconv.sweep.space import distinct_architectures, parse_resolutions, parse_widths
+
+RESOLUTION = 96
+
+
+@pytest.fixture(scope="module")
+def widths() -> list[float]:
+    """MobileNetV2 widths 0.25..1.4 in steps of 0.05, reduced to distinct architectures."""
+    candidates = parse_widths(None, "0.25:1.4")
+    signatures = {
+        w: tuple(
+            m.out_channels for m in create_model("mobilenetv2", w, 10, RESOLUTION).modules() if isinstance(m, nn.Conv2d)
+        )
+        for w in candidates
+    }
+    return distinct_architectures(candidates, signatures)
+
+
+@pytest.fixture(scope="module")
+def features(widths: list[float]) -> dict[float, tuple[float, float]]:
+    infos = {w: model_info("mobilenetv2", w, RESOLUTION, 10) for w in widths}
+    return {w: (i.macs / 1e6, i.params / 1e6) for w, i in infos.items()}
+
+
+def staircase_latency(mmacs: float, mparams: float) -> float:
+    """Monotone, not linear in MACs: a fixed overhead, a convex compute term and memory traffic."""
+    return 0.4 + 0.002 * mmacs**1.25 + 0.05 * mparams
+
+
+def run_search(
+    widths: list[float], features: dict[float, tuple[float, float]], budget: float
+) -> tuple[float | None, int]:
+    calls: list[float] = []
+
+    def measure(width: float, resolution: int) -> float:
+        calls.append(width)
+        return staircase_latency(*features[width])
+
+    result = search_width(widths, RESOLUTION, budget, measure, lambda w, r: features[w], LatencyModel())
+    assert len(calls) == len(set(calls)) == result.measurements  # nothing measured twice
+    return result.best_width, result.measurements
+
+
+def exhaustive(widths: list[float], features: dict[float, tuple[float, float]], budget: float) -> float | None:
+    fitting = [w for w in widths if staircase_latency(*features[w]) <= budget]
+    return max(fitting) if fitting else None
+
+
+def test_space_has_many_distinct_widths(widths: list[float]) -> None:
+    assert 15 <= len(widths) <= 24 and widths[0] == 0.25 and widths[-1] == 1.4
+    signatures = {0.5: (8, 16), 0.52: (8, 16), 0.6: (8, 24)}
+    assert distinct_architectures([0.6, 0.52, 0.5], signatures) == [0.5, 0.6]  # same channels: one candidate
+
+
+@pytest.mark.parametrize("quantile", [0.1, 0.3, 0.5, 0.7, 0.9])
+def test_search_matches_exhaustive_grid_with_fewer_measurements(
+    widths: list[float], features: dict[float, tuple[float, float]], quantile: float
+) -> None:
+    latencies = sorted(staircase_latency(*features[w]) for w in widths)
+    budget = float(np.quantile(latencies, quantile)) + 1e-6
+    best, measurements = run_search(widths, features, budget)
+    assert best == exhaustive(widths, features, budget)
+    assert measurements <= len(widths) // 2
+
+
+def test_search_edges(widths: list[float], features: dict[float, tuple[float, float]]) -> None:
+    assert run_search(widths, features, 0.1) == (None, 4)  # nothing fits: the coarse grid says so
+    assert run_search(widths, features, 1e6) == (1.4, 4)  # everything fits
+
+
+def test_coarse_grid_includes_both_ends() -> None:
+    assert coarse_indices(20) == [0, 6, 13, 19]
+    assert coarse_indices(3) == [0, 1, 2]
+
+
+def test_latency_model_predicts_within_ten_percent(features: dict[float, tuple[float, float]]) -> None:
+    rng = np.random.default_rng(0)
+    points = [
+        Point(w, RESOLUTION, m, p, (0.3 + 0.01 * m + 0.04 * p) * rng.normal(1, 0.02)) for w, (m, p) in features.items()
+    ]
+    model = LatencyModel().fit(points)
+    errors = np.abs(model.leave_one_out())
+    assert (errors <= 0.10).mean() >= 0.9
+    summary = model.summary()
+    assert summary["formula"] == "a + b*MMACs + c*Mparams" and summary["loo_within_10pct"] >= 0.9
+    assert LatencyModel().fit(points[:1]).predict(10, 1) is None
+
+
+def test_parse_errors() -> None:
+    with pytest.raises(UsageError, match="give --widths or --width-range, not both"):
+        parse_widths("0.5", "0.25:1")
+    with pytest.raises(UsageError, match="LOW < HIGH"):
+        parse_widths(None, "1.0:0.5")
+    with pytest.raises(UsageError, match="width must be a number in"):
+        parse_widths("0.5,3", None)
+    with pytest.raises(UsageError, match="resolution must be an integer >= 32"):
+        parse_resolutions("224,16")
+    assert parse_resolutions("160,224,192") == [224, 192, 160]
