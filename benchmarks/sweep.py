@@ -63,8 +63,10 @@ def main() -> None:
         r = search["resolution"]
         fitting = [w for (w, res), value in grid.items() if res == r and value <= budget]
         agree.append({"resolution": r, "search": search["best_width"], "grid": max(fitting) if fitting else None})
-    searched = [Point(p["width"], p["resolution"], *features[(p["width"], p["resolution"])], p["latency_ms"])
-                for p in summary["probes"]]
+    searched = [
+        Point(p["width"], p["resolution"], *features[(p["width"], p["resolution"])], p["latency_ms"])
+        for p in summary["probes"]
+    ]
     model = LatencyModel().fit(searched)
     errors = {key: model.predict(*features[key]) / value - 1 for key, value in grid.items()}  # type: ignore[operator]
     within = sum(abs(e) <= 0.10 for e in errors.values()) / len(errors)
@@ -76,8 +78,10 @@ def main() -> None:
         "search_vs_grid": agree,
         "model_fit_on_search_points": summary["latency_model"],
         "grid_prediction_within_10pct": within,
-        "grid_errors": [{"width": w, "resolution": r, "measured_ms": grid[(w, r)], "error": errors[(w, r)]}
-                        for (w, r) in sorted(grid)],
+        "grid_errors": [
+            {"width": w, "resolution": r, "measured_ms": grid[(w, r)], "error": errors[(w, r)]}
+            for (w, r) in sorted(grid)
+        ],
         "selection": summary["selection"]["reason"],
     }
     RESULTS.mkdir(exist_ok=True)
@@ -100,8 +104,10 @@ def main() -> None:
         "| width | px | measured ms | model error |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {g['width']:g} | {g['resolution']} | {g['measured_ms']:.3f} | {g['error']:+.1%} |"
-              for g in report["grid_errors"]]
+    lines += [
+        f"| {g['width']:g} | {g['resolution']} | {g['measured_ms']:.3f} | {g['error']:+.1%} |"
+        for g in report["grid_errors"]
+    ]
     (RESULTS / "sweep.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -14,7 +14,27 @@ from pathlib import Path
 
 import pytest
 
-SWEEP = ["sweep", "--model", "mobilenetv2", "--widths", "0.25,0.35,0.5", "--resolutions", "32", "--format", "onnx", "--precision", "fp32", "--epochs", "1", "--runs", "10", "--min-seconds", "0.05", "--budget-ms", "1000"]
+SWEEP = [
+    "sweep",
+    "--model",
+    "mobilenetv2",
+    "--widths",
+    "0.25,0.35,0.5",
+    "--resolutions",
+    "32",
+    "--format",
+    "onnx",
+    "--precision",
+    "fp32",
+    "--epochs",
+    "1",
+    "--runs",
+    "10",
+    "--min-seconds",
+    "0.05",
+    "--budget-ms",
+    "1000",
+]
 
 
 @pytest.fixture(scope="module")
