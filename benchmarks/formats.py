@@ -225,16 +225,22 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/bench_formats"))
     args = parser.parse_args()
     torch.set_num_threads(2)
-    rows = []
+    partial = args.work / "rows.json"  # measured rows survive an interrupted run
+    rows: list[dict[str, Any]] = json.loads(partial.read_text()) if partial.exists() else []
+    done = {r["width"] for r in rows}
     for width in (float(w) for w in args.widths.split(",")):
+        if width in done:
+            continue
         ckpt = checkpoint_for(width, args.resolution, args.epochs, args.work)
         artifacts = export_all(ckpt, args.work / f"exports_w{width:g}")
-        rows += measure(artifacts, args.rounds, args.official_seconds)
+        new_rows = measure(artifacts, args.rounds, args.official_seconds)
         if args.latency_resolution:
             full = export_all(
                 ckpt, args.work / f"exports_w{width:g}_r{args.latency_resolution}", args.latency_resolution
             )
-            rows += measure(full, args.rounds, args.official_seconds, accuracy=False)
+            new_rows += measure(full, args.rounds, args.official_seconds, accuracy=False)
+        rows += new_rows
+        partial.write_text(json.dumps(rows))
     device = device_info()
     report = {
         "resolution": args.resolution,
