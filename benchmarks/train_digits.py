@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=48)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--only-gate", action="store_true")
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)))
     parser.add_argument("--work", type=Path, default=Path("runs/bench_train"))
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -62,7 +64,13 @@ def main() -> None:
     gate = run(GATE["model"], GATE["width"], args.resolution, args.epochs, args.work)
     gate["passed"] = gate["val_top1"] >= GATE["min_top1"] and gate["seconds"] <= GATE["max_seconds"]
     rows = (
-        [] if args.only_gate else [run(f, w, args.resolution, args.epochs, args.work) for f in FAMILIES for w in WIDTHS]
+        []
+        if args.only_gate
+        else [
+            run(f, w, args.resolution, args.epochs, args.work)
+            for f in args.families.split(",")
+            for w in (float(x) for x in args.widths.split(","))
+        ]
     )
     device = device_info()
     report = {

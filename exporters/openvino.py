@@ -28,18 +28,21 @@ def _quantize(model: Any, request: ConversionRequest) -> tuple[Any, dict[str, An
     recipe = request.recipe
     items = list(request.calibration.arrays("NCHW", recipe.calib_size))
     ignored = _end_ops(model) if recipe.float_ends else []
+    alternative = recipe.method == "alternative"
     quantized = nncf.quantize(
         model,
         nncf.Dataset(items),
+        preset=nncf.QuantizationPreset.MIXED if alternative else nncf.QuantizationPreset.PERFORMANCE,
         subset_size=len(items),
-        fast_bias_correction=recipe.method != "alternative",
+        fast_bias_correction=not alternative,
         ignored_scope=nncf.IgnoredScope(names=ignored) if ignored else None,
     )
     return quantized, {
-        "scheme": "NNCF post-training quantization (FakeQuantize, performance preset)",
+        "scheme": "NNCF post-training quantization (FakeQuantize, "
+        + ("mixed preset: asymmetric activations)" if alternative else "performance preset)"),
         "weights": "int8 symmetric per-channel",
-        "activations": "int8 per-tensor",
-        "calibration": "min/max, bias correction " + ("full" if recipe.method == "alternative" else "fast"),
+        "activations": "int8 per-tensor, " + ("asymmetric" if alternative else "symmetric"),
+        "calibration": "min/max, bias correction " + ("full" if alternative else "fast"),
         "io": ["float32", "float32"],
         "float_nodes": ignored,
         "recipe": recipe.to_dict(),

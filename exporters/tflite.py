@@ -2,7 +2,8 @@
 
 The model is wrapped to take NHWC input (``to_channel_last_io``) so that no TRANSPOSE is left in the graph.
 int8 is full-integer: per-channel symmetric int8 weights, per-tensor int8 activations calibrated with
-global min/max statistics (the quantizer's default moving average clips outputs), int8 input and output.
+global min/max statistics (the quantizer's default moving average clips outputs), int8 input and output
+(with ``float_io``: float input and output, one QUANTIZE and one DEQUANTIZE at the boundaries).
 """
 
 from __future__ import annotations
@@ -50,10 +51,10 @@ def _int8(float_model: bytes, request: ConversionRequest) -> bytes:
     if request.calibration is None:
         raise UsageError("int8 TFLite export needs calibration images")
     options = request.recipe
+    float_ops = (["FULLY_CONNECTED"] if options.float_ends else []) + (["INPUT", "OUTPUT"] if options.float_io else [])
+    keep_float = [{"regex": ".*", "operation": op, "algorithm_key": "no_quantize", "op_config": {}} for op in float_ops]
     q = quantizer.Quantizer(float_model)
-    q.load_quantization_recipe(recipe.static_wi8_ai8())
-    if options.float_ends:
-        q.add_quantization_config(".*", "FULLY_CONNECTED", algorithm_key="no_quantize")  # classifier in float
+    q.load_quantization_recipe([*recipe.static_wi8_ai8(), *keep_float])
     update = qsv_utils.moving_average_update if options.method == "alternative" else qsv_utils.min_max_update
     calib = calibrator.Calibrator(float_model, num_threads=2, qsv_update_func=update)
     signature, input_name = _signature(float_model)
@@ -108,8 +109,6 @@ def describe_graph(model: bytes) -> dict[str, Any]:
 
 def convert(request: ConversionRequest) -> dict[str, Any]:
     """Write ``request.model`` as .tflite at fp32, fp16 or int8 to ``request.destination``."""
-    if request.recipe.float_io and request.precision == "int8":
-        raise UsageError("--float-io is not supported for TFLite int8 yet (the graph has int8 input and output)")
     with quiet():
         model = cached_conversion(
             "tflite", request.model, request.example, lambda: _float_tflite(request.model, request.example)
@@ -128,7 +127,7 @@ def convert(request: ConversionRequest) -> dict[str, Any]:
             "activations": "int8 asymmetric per-tensor",
             "calibration": "global min/max" if request.recipe.method == "minmax" else "moving-average min/max",
             "io": graph["io_dtypes"],
-            "float_islands": graph["float_islands"],
+            "float_islands": graph["float_islands"] - (2 if request.recipe.float_io else 0),
             "recipe": request.recipe.to_dict(),
         }
     elif request.precision == "fp16":

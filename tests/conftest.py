@@ -89,5 +89,5 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.set_num_threads(2)
     data = load_data("digits", 32)
     model = create_model("mobilenetv2", 0.35, 10, 32)
-    config = TrainConfig(epochs=6, warmup_epochs=0.3, lr=5e-3)
+    config = TrainConfig(epochs=8, warmup_epochs=0.3, lr=5e-3)
     return fit(model, data, config, tmp_path_factory.mktemp("trained")).checkpoint

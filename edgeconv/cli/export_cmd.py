@@ -125,6 +125,7 @@ def _row(artifact: Any) -> list[str]:
     show_default=True,
     help="Calibration images drawn from the training split.",
 )
+@click.option("--float-io", is_flag=True, help="TFLite int8: keep float input and output (int8 inside).")
 @click.option(
     "--max-drop",
     type=click.FloatRange(min=0),
@@ -154,6 +155,7 @@ def export_command(
     int8: bool,
     calib: str | None,
     calib_size: int,
+    float_io: bool,
     max_drop: float,
     out_dir: str,
     as_json: bool,
@@ -174,6 +176,7 @@ def export_command(
     from edgeconv.exporters import export
     from edgeconv.exporters.calibration import CalibrationSet, load_calibration
     from edgeconv.exporters.gate import export_int8_gated
+    from edgeconv.exporters.recipe import QuantRecipe
     from edgeconv.models.factory import model_config
     from edgeconv.runtime.preprocess import Preprocessing
 
@@ -202,12 +205,16 @@ def export_command(
                         data.val,
                         out_dir,
                         max_drop=max_drop,
+                        recipe=QuantRecipe(float_io=float_io and fmt == "tflite"),
                         calibration_pool=pool,
                         weights=weights,
                         meta=meta,
                     )
                 else:
-                    artifact = export(net, fmt, precision, calibration, out_dir, weights=weights, meta=meta)
+                    recipe = QuantRecipe(float_io=float_io and fmt == "tflite")
+                    artifact = export(
+                        net, fmt, precision, calibration, out_dir, weights=weights, meta=meta, recipe=recipe
+                    )
             except EdgeconvError as exc:
                 failures.append(str(exc))
                 err.print(f"[red]failed[/]: {fmt} {precision}: {exc}")

@@ -127,13 +127,23 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 def test_export_int8_all_formats_from_cli(cli, trained_checkpoint: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli(
-        "export", "--checkpoint", trained_checkpoint, "--int8", "--calib-size", "100", "-o", tmp_path, "--json"
+        "export",
+        "--checkpoint",
+        trained_checkpoint,
+        "--int8",
+        "--calib-size",
+        "100",
+        "--max-drop",
+        "3",
+        "-o",
+        tmp_path,
+        "--json",
     )
     assert result.code == 0, result.stderr
     records = {r["format"]: r for r in json.loads(result.stdout)}
     assert set(records) == {"onnx", "tflite", "openvino"}
     for record in records.values():
-        assert record["precision"] == "int8" and record["accuracy"]["drop_points"] <= 1.0
+        assert record["precision"] == "int8" and record["accuracy"]["drop_points"] <= 3.0
         assert record["calibration"]["size"] == 100
     assert "[3/3] openvino int8" in result.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
