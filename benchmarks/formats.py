@@ -56,7 +56,7 @@ THREADS = (1, 2)
 def checkpoint_for(width: float, resolution: int, epochs: int, work: Path) -> Path:
     """Train MobileNetV2 at ``width`` on digits unless a checkpoint from an earlier run exists."""
     path = work / f"train_w{width:g}" / f"mobilenetv2_w{width:g}_r{resolution}.pt"
-    if not path.exists():
+    if not path.with_suffix(".train.json").exists():  # written when training finished
         print(f"training mobilenetv2 {width} at {resolution} px for {epochs} epochs", flush=True)
         data = load_data("digits", resolution)
         fit(create_model("mobilenetv2", width, 10, resolution), data, TrainConfig(epochs=epochs), path.parent)
