@@ -23,9 +23,14 @@ class OpenVINOSession(Session):
     """A compiled OpenVINO model with one infer request, one stream, and a fixed thread count."""
 
     _request: Any
+    _tensor: Any  # openvino.Tensor, the class that wraps a numpy array without copying it
 
     def _run(self, array: np.ndarray) -> np.ndarray:
-        self._request.infer({0: array}, share_inputs=True)
+        # start_async + wait is the leanest Python path (infer() builds a result dict on every call): at
+        # millisecond latencies the difference is 20-30% of the measurement.
+        self._request.set_input_tensor(self._tensor(array, shared_memory=True))
+        self._request.start_async()
+        self._request.wait()
         return np.array(self._request.get_output_tensor(0).data)
 
 
@@ -82,4 +87,5 @@ def load(path: Path, threads: int | None = None, precision_hint: str | None = No
         },
     )
     session._request = compiled.create_infer_request()
+    session._tensor = ov.Tensor
     return session
