@@ -7,6 +7,7 @@ checkpoint on the same images: top-1 agreement and logit error.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -17,7 +18,7 @@ import numpy as np
 
 from edgeconv.atomic import sha256_files
 from edgeconv.data import DataSplits, ImageSet, load_data_like
-from edgeconv.errors import ArtifactError
+from edgeconv.errors import ArtifactError, require
 from edgeconv.metrics import agreement, confusion_matrix, topk_accuracy
 from edgeconv.runtime.artifact_info import artifact_sha256, read_sidecar
 from edgeconv.runtime.preprocess import Preprocessing
@@ -73,6 +74,7 @@ def _metrics(logits: np.ndarray, val: ImageSet) -> dict[str, Any]:
 
 
 def _checkpoint_logits(path: Path, cache: DataCache) -> tuple[np.ndarray, DataSplits, dict[str, Any]]:
+    require("torch", "host", "evaluating a PyTorch checkpoint")
     from edgeconv.checkpoint import load_checkpoint
     from edgeconv.models.factory import model_config
     from edgeconv.train import predict
@@ -92,6 +94,25 @@ def artifact_logits(path: Path, images: np.ndarray, preprocessing: Preprocessing
     session = load(path, threads=None)
     layout = preprocessing.with_layout(session.input_layout())
     return np.concatenate([session.run_float(layout.normalize(image)) for image in images])
+
+
+def _agreement(
+    path: Path, logits: np.ndarray, reference: str | Path | None, weights: dict[str, Any], cache: DataCache
+) -> dict[str, Any] | None:
+    """Agreement with the PyTorch checkpoint: ``reference``, else the one the artifact was exported from.
+    On a device without torch the implicit comparison is skipped (an explicit ``reference`` needs torch)."""
+    implicit = weights.get("path") if weights.get("source") == "checkpoint" else None
+    checkpoint = reference or implicit
+    if not checkpoint:
+        return None
+    if reference is None and importlib.util.find_spec("torch") is None:
+        return {"skipped": "torch is not installed: no comparison with the PyTorch checkpoint"}
+    if not Path(checkpoint).is_file():
+        if reference is None:
+            return {"skipped": f"the checkpoint it was exported from, {checkpoint}, is not here"}
+        raise ArtifactError(f"reference checkpoint {checkpoint} does not exist")
+    ref_logits, _, _ = _checkpoint_logits(Path(checkpoint), cache)
+    return {**agreement(ref_logits, logits), "reference": str(checkpoint)}
 
 
 def evaluate(path: str | Path, cache: DataCache, reference: str | Path | None = None) -> EvalResult:
@@ -115,13 +136,7 @@ def evaluate(path: str | Path, cache: DataCache, reference: str | Path | None = 
         data = cache.get(sidecar.get("dataset"), preprocessing)
         logits = artifact_logits(path, data.val.images, data.preprocessing)
         kind, fmt, precision, sha = "artifact", sidecar["format"], sidecar["precision"], artifact_sha256(path)
-        reference = reference or (weights.get("path") if weights.get("source") == "checkpoint" else None)
-        agree = None
-        if reference:
-            if not Path(reference).is_file():
-                raise ArtifactError(f"reference checkpoint {reference} of {path.name} is missing (pass --reference)")
-            ref_logits, _, _ = _checkpoint_logits(Path(reference), cache)
-            agree = {**agreement(ref_logits, logits), "reference": str(reference)}
+        agree = _agreement(path, logits, reference, weights, cache)
     if logits.shape[1] != len(data.class_names):
         raise ArtifactError(f"{path.name} predicts {logits.shape[1]} classes but the data has {len(data.class_names)}")
     return EvalResult(

@@ -9,7 +9,6 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import db_option, err, json_flag, out, print_json
-from edgeconv.errors import require
 
 
 def _confusion_table(result: dict[str, Any]) -> Table:
@@ -53,9 +52,9 @@ def eval_command(
     """Evaluate checkpoints (.pt) and exported artifacts (.onnx) on the held-out split.
 
     Reports top-1, top-5 and the confusion matrix; for artifacts also the top-1 agreement and logit error
-    against the PyTorch checkpoint they came from. Artifacts run through edgeconv.runtime, as on a device.
+    against the PyTorch checkpoint they came from. Artifacts run through edgeconv.runtime, as on a device:
+    on a device without torch, `edgeconv eval MODEL --data DIR` works and skips the PyTorch comparison.
     """
-    require("torch", "host", "edgeconv eval")
     from edgeconv.evaluate import DataCache, evaluate
     from edgeconv.results import open_store
 
@@ -76,7 +75,7 @@ def eval_command(
     for column in ("target", "kind", "format", "precision", "top-1", "top-5", "agree top-1", "max |logit diff|"):
         table.add_column(column, justify="right" if column[0] in "tam" and column != "target" else "left")
     for r in records:
-        agree = r["agreement"] or {}
+        agree = r["agreement"] if r["agreement"] and "top1_agreement" in r["agreement"] else {}
         table.add_row(
             Path(r["target"]).name,
             r["kind"],

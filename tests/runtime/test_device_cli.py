@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BLOCKED = "torch,tensorflow,jax,onnx,nncf,litert_torch,ai_edge_quantizer"
@@ -127,3 +128,18 @@ def test_backend_specific_settings(cli, tiny_openvino: Path, tiny_onnx: Path) ->
     )  # f32 without bf16 units
     wrong = cli("bench", tiny_onnx, "--precision-hint", "f32")
     assert wrong.code == 1 and "the precision hint setting does not apply to onnxruntime models" in wrong.stderr
+
+
+@pytest.mark.parametrize("kind", ["onnx", "tflite", "openvino"])
+def test_eval_runs_on_the_device_without_torch(kind: str, tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model = tiny(kind)
+    folder = Path(__file__).parent.parent / "fixtures" / "digits_folder"
+    env = {**os.environ, "EDGECONV_DB": str(tmp_path / "device.sqlite")}
+    proc = run_blocked("eval", str(model), "--data", str(folder), "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    (record,) = json.loads(proc.stdout)
+    assert record["kind"] == "artifact" and record["num_images"] == 20 and record["agreement"] is None
+    assert sum(map(sum, record["confusion"])) == 20
+    assert record["top1"] == np.trace(np.array(record["confusion"])) / 20
+    stored = sqlite3.connect(tmp_path / "device.sqlite").execute("SELECT top1, num_images FROM evaluations").fetchall()
+    assert stored == [(record["top1"], 20)]
