@@ -196,13 +196,15 @@ class ResultsStore:
         return [{"id": row_id, **json.loads(text)} for row_id, text in rows]
 
     def find_bench(self, sha256: str, device_id: str, threads: int) -> BenchResult | None:
-        """The newest stored benchmark of an artifact on a device with a thread count, if any."""
-        row = self._db.execute(
+        """The steadiest (lowest coefficient of variation, then newest) stored benchmark of an artifact on a
+        device with a thread count, if any."""
+        rows = self._db.execute(
             "SELECT result_json FROM bench WHERE artifact_sha256 = ? AND device_id = ? AND threads = ?"
-            " ORDER BY id DESC LIMIT 1",
+            " ORDER BY id DESC",
             (sha256, device_id, threads),
-        ).fetchone()
-        return BenchResult.from_dict(json.loads(row[0])) if row else None
+        ).fetchall()
+        results = [BenchResult.from_dict(json.loads(row[0])) for row in rows]
+        return min(results, key=lambda r: r.cv) if results else None
 
     def find_evaluation(self, sha256: str) -> dict[str, Any] | None:
         """The newest stored evaluation of a checkpoint or artifact, if any."""

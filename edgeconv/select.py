@@ -1,7 +1,7 @@
 """Choose the most accurate measured artifact that meets a latency budget, and the Pareto front.
 
-A candidate is an artifact with an accuracy evaluation and a latency measurement on the target device
-(the latest of each, per thread count). Ties on accuracy go to the smaller file.
+A candidate is an artifact with an accuracy evaluation and a latency measurement on the target device (the
+newest evaluation; the steadiest measurement per thread count). Ties on accuracy go to the smaller file.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Candidate:
     threads: int | None
     device_id: str
     latency_ms: dict[str, float]
+    cv: float
     size_bytes: int
     top1: float
     bench_id: int
@@ -87,9 +88,9 @@ def candidates(
         if (threads and row.threads != threads) or (shas is not None and row.artifact_sha256 not in shas):
             continue
         key = (row.artifact_sha256, row.threads, row.device_id)
-        if key in found:
-            continue
         bench = store.bench_result(row.id)
+        if key in found and found[key].cv <= bench.cv:
+            continue  # keep the steadiest measurement (rows come newest first)
         evaluation = evaluations[row.artifact_sha256]
         found[key] = Candidate(
             artifact_sha256=row.artifact_sha256,
@@ -103,6 +104,7 @@ def candidates(
             threads=row.threads,
             device_id=row.device_id,
             latency_ms={s: bench.stat(s) for s in STATS},
+            cv=bench.cv,
             size_bytes=int(bench.artifact["size_bytes"]),
             top1=float(evaluation["top1"]),
             bench_id=row.id,

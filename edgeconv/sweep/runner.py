@@ -43,6 +43,7 @@ from edgeconv.targets import LocalTarget
 from edgeconv.train import TrainConfig, fit, load_pretrained
 
 Log = Callable[[str], None]
+NOISY_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,13 @@ class Sweep:
                 return found
         result = self.target.measure(path, self.config.threads, self.config.bench)
         self.store.add_bench(result)
+        for _ in range(NOISY_RETRIES):  # a noisy run (cv > 15%) says more about the machine than the model
+            if not result.noisy:
+                break
+            self.log(f"noisy  {path.name}: cv {result.cv:.0%}, measuring again")
+            again = self.target.measure(path, self.config.threads, self.config.bench)
+            self.store.add_bench(again)
+            result = min(result, again, key=lambda r: r.cv)
         return result
 
     def _export(

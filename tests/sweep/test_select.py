@@ -27,6 +27,7 @@ def candidate(name: str, top1: float, p90: float, size: int) -> Candidate:
         1,
         "dev",
         {"p50": p90 * 0.9, "p90": p90, "p99": p90 * 1.2, "mean": p90 * 0.92},
+        0.05,
         size,
         top1,
         1,
