@@ -87,7 +87,7 @@ def test_repeated_sweep_reuses_every_measurement(
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout)
     assert bench_rows(db) == before  # nothing measured again
-    assert summary["reused_measurements"] == len(before)
+    assert summary["reused_measurements"] == len({sha for sha, _ in before})  # noisy probes may hold 2+ rows
     assert "done in an earlier run" in again.stderr
     assert (
         summary["selection"]["chosen"]["artifact_sha256"]
