@@ -43,7 +43,9 @@ def main() -> None:
     args = readme_command()
     work = Path(tempfile.mkdtemp(prefix="edgeconv-sweep-bench-"))
     out_dir, db = work / "out", work / "results.sqlite"
-    args = [a for a in args if not a.startswith("--out")] + ["--out", str(out_dir), "--db", str(db), "--json"]
+    if "--out" in args:  # the demo's own output directory is replaced by a scratch one
+        del args[args.index("--out") : args.index("--out") + 2]
+    args += ["--out", str(out_dir), "--db", str(db), "--json"]
     print("running: edgeconv", " ".join(args), flush=True)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "edgeconv", *args], capture_output=True, text=True, check=True)

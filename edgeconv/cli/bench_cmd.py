@@ -121,12 +121,16 @@ def bench_command(
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        auto_refresh=False,  # a refresh thread would compete with the inference threads being measured
     ) as progress:
         task = progress.add_task(f"loading {Path(model_file).name}", total=None)
+        last_refresh = [0.0]
 
-        def hook(phase: str, count: int, _elapsed: float) -> None:
-            if count % 10 == 0 or count == 1:
-                progress.update(task, description=phase, completed=count)
+        def hook(phase: str, count: int, elapsed: float) -> None:
+            # drawn between timed runs, at most four times a second
+            if count == 1 or elapsed - last_refresh[0] >= 0.25 or elapsed < last_refresh[0]:
+                last_refresh[0] = elapsed
+                progress.update(task, description=phase, completed=count, refresh=True)
 
         result = bench(model_file, threads=threads, settings=settings, progress=hook, **options)
     if json_path == "-":

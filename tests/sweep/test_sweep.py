@@ -41,14 +41,13 @@ SWEEP = [
 def first_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
     work = tmp_path_factory.mktemp("sweep")
     db, out = work / "results.sqlite", work / "out"
-    proc = subprocess.run(
-        [sys.executable, "-m", "edgeconv", *SWEEP, "--out", str(out), "--db", str(db), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    return db, out, proc
+    return db, out, run_sweep(out, db)
+
+
+def run_sweep(out: Path, db: Path) -> subprocess.CompletedProcess[str]:
+    """The small sweep above, in a fresh process, with its JSON summary on stdout."""
+    command = [sys.executable, "-m", "edgeconv", *SWEEP, "--out", str(out), "--db", str(db), "--json"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
 
 
 def bench_rows(db: Path) -> list[tuple[str, int]]:
@@ -77,13 +76,7 @@ def test_repeated_sweep_reuses_every_measurement(
 ) -> None:
     db, out, proc = first_sweep
     before = bench_rows(db)
-    again = subprocess.run(
-        [sys.executable, "-m", "edgeconv", *SWEEP, "--out", str(out), "--db", str(db), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    again = run_sweep(out, db)
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout)
     assert bench_rows(db) == before  # nothing measured again
