@@ -263,9 +263,12 @@ class ResultsStore:
 
 
 @contextmanager
-def open_store(path: str | Path | None = None) -> Iterator[ResultsStore]:
-    """Open (creating if needed) the results database at ``path`` (default: :func:`default_db_path`)."""
+def open_store(path: str | Path | None = None, create: bool = True) -> Iterator[ResultsStore]:
+    """Open the results database at ``path`` (default: :func:`default_db_path`), creating it if needed
+    unless ``create`` is false (readers such as ``select`` and ``report`` should not leave an empty file)."""
     db_path = Path(path).expanduser() if path else default_db_path()
+    if not create and not db_path.is_file():
+        raise EdgeconvError(f"no results database at {db_path}: nothing measured yet (run `edgeconv sweep`)")
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(db_path, timeout=30)

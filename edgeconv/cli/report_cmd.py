@@ -41,7 +41,7 @@ def report_command(sweep_dir: str | None, out_path: str, db: str | None) -> None
             raise EdgeconvError(f"{path} does not exist: is {sweep_dir} the --out directory of a finished sweep?")
         summary = json.loads(path.read_text())
     else:
-        with open_store(db) as store:
+        with open_store(db, create=False) as store:
             summary = store.latest_sweep()
         if summary is None:
             raise EdgeconvError("no finished sweep in the results database (run `edgeconv sweep` or pass --sweep DIR)")

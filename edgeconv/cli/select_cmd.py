@@ -45,7 +45,7 @@ def select_command(
     from edgeconv.select import candidates, select
 
     device = str(device_info()["device_id"]) if target == "local" else target
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         selection = select(candidates(store, device, model, fmt, precision, threads), budget_ms, stat)
     if as_json:
         print_json(selection.to_dict())

@@ -4,11 +4,14 @@ that give distinct architectures) and input resolutions."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TypeVar
 
 from edgeconv.errors import UsageError
 from edgeconv.models.registry import check_resolution, check_width
 
 RANGE_STEP = 0.05
+T = TypeVar("T")
 
 
 def parse_widths(widths: str | None, width_range: str | None) -> list[float]:
@@ -27,25 +30,24 @@ def parse_widths(widths: str | None, width_range: str | None) -> list[float]:
         steps = math.floor((hi - lo) / RANGE_STEP + 1e-9)
         values = [round(lo + i * RANGE_STEP, 4) for i in range(steps + 1)]
         return sorted(set(values) | {hi})
-    text = widths or "0.35,0.5,0.75,1.0,1.4"
-    try:
-        values = [float(w) for w in text.split(",") if w.strip()]
-    except ValueError:
-        raise UsageError(f"--widths takes comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise UsageError("--widths is empty")
+    values = _comma_list(widths or "0.35,0.5,0.75,1.0,1.4", float, "--widths", "numbers")
     return sorted({check_width(w) for w in values})
 
 
 def parse_resolutions(text: str) -> list[int]:
     """Resolutions from ``224,192,160``, largest first."""
-    try:
-        values = [int(r) for r in text.split(",") if r.strip()]
-    except ValueError:
-        raise UsageError(f"--resolutions takes comma-separated integers, got {text!r}") from None
-    if not values:
-        raise UsageError("--resolutions is empty")
+    values = _comma_list(text, int, "--resolutions", "integers")
     return sorted({check_resolution(r) for r in values}, reverse=True)
+
+
+def _comma_list(text: str, kind: Callable[[str], T], option: str, what: str) -> list[T]:
+    try:
+        values = [kind(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise UsageError(f"{option} takes comma-separated {what}, got {text!r}") from None
+    if not values:
+        raise UsageError(f"{option} is empty")
+    return values
 
 
 def distinct_architectures(widths: list[float], signature: dict[float, tuple[int, ...]]) -> list[float]:

@@ -116,3 +116,12 @@ def test_candidates_join_evaluations_and_benchmarks_in_sqlite(tiny_onnx: Path, t
     assert json.loads(result.stdout)["chosen"]["artifact_name"] == "tiny_mobilenetv2_fp32.onnx"
     none = cli("select", "--budget-ms", onnx_result.latency_ms.p90 / 100)
     assert none.code == 1 and "nothing fits" in none.stderr
+
+
+def test_select_and_report_without_a_database_say_so_and_create_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "never.sqlite"
+    for args in (("select", "--budget-ms", 5), ("report", "--out", tmp_path / "r.html")):
+        result = cli(*args, "--db", db)
+        lines = result.stderr.strip().splitlines()
+        assert result.code == 1 and len(lines) == 1 and "no results database at" in lines[0]
+    assert not db.exists() and not (tmp_path / "r.html").exists()
