@@ -61,19 +61,20 @@ def main() -> None:
     summary = json.loads(proc.stdout)
     config = summary["config"]
 
-    # The exhaustive grid, with the same probe artifacts and the same measurement settings.
+    # The exhaustive grid: the same probe artifacts and measurement settings, measured afresh (the search's own
+    # measurements are not reused, so that the grid judges them). Single sub-millisecond measurements scatter by
+    # +-10% on a shared machine; each grid point is the median of interleaved rounds.
     sweep_config = SweepConfig(**{**config, "bench": BenchSettings(**config["bench"]), "remeasure": False})
     target = get_target("local")
     with open_store(db) as store:
         sweep = Sweep(sweep_config, out_dir, store, target, lambda message: None)
-        rounds = {(w, r): [sweep.probe(w, r)] for r in sweep_config.resolutions for w in sweep.candidate_widths(r)}
-        features = {key: sweep.feature(*key) for key in rounds}
-    # Single sub-millisecond measurements scatter by +-10% on a shared machine; the grid's reference value of
-    # each point is the median of interleaved rounds, so that the model is judged against the latency itself.
-    paths = {(p["width"], p["resolution"]): Path(p["artifact"]) for p in sweep.probe_log}
-    for _ in range(grid_rounds - 1):
-        for key, values in track(rounds.items(), description="grid round", transient=True):
-            values.append(target.measure(paths[key], config["threads"], sweep_config.bench).stat(config["stat"]))
+        keys = [(w, r) for r in sweep_config.resolutions for w in sweep.candidate_widths(r)]
+        paths = {key: sweep.probe_artifact(*key) for key in track(keys, description="probe artifacts", transient=True)}
+        features = {key: sweep.feature(*key) for key in keys}
+    rounds: dict[tuple[float, int], list[float]] = {key: [] for key in keys}
+    for index in range(grid_rounds):
+        for key in track(keys, description=f"grid round {index + 1}/{grid_rounds}", transient=True):
+            rounds[key].append(target.measure(paths[key], config["threads"], sweep_config.bench).stat(config["stat"]))
     grid = {key: statistics.median(values) for key, values in rounds.items()}
     spread = statistics.median((max(v) - min(v)) / statistics.median(v) for v in rounds.values())
     budget = config["budget_ms"]

@@ -195,16 +195,14 @@ class ResultsStore:
         rows = self._db.execute(query, (limit,) if limit else ()).fetchall()
         return [{"id": row_id, **json.loads(text)} for row_id, text in rows]
 
-    def find_bench(self, sha256: str, device_id: str, threads: int) -> BenchResult | None:
-        """The steadiest (lowest coefficient of variation, then newest) stored benchmark of an artifact on a
-        device with a thread count, if any."""
+    def find_benches(self, sha256: str, device_id: str, threads: int) -> list[BenchResult]:
+        """Every stored benchmark of an artifact on a device with a thread count, newest first."""
         rows = self._db.execute(
             "SELECT result_json FROM bench WHERE artifact_sha256 = ? AND device_id = ? AND threads = ?"
             " ORDER BY id DESC",
             (sha256, device_id, threads),
         ).fetchall()
-        results = [BenchResult.from_dict(json.loads(row[0])) for row in rows]
-        return min(results, key=lambda r: r.cv) if results else None
+        return [BenchResult.from_dict(json.loads(row[0])) for row in rows]
 
     def find_evaluation(self, sha256: str) -> dict[str, Any] | None:
         """The newest stored evaluation of a checkpoint or artifact, if any."""

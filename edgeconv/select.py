@@ -1,7 +1,7 @@
 """Choose the most accurate measured artifact that meets a latency budget, and the Pareto front.
 
 A candidate is an artifact with an accuracy evaluation and a latency measurement on the target device (the
-newest evaluation; the steadiest measurement per thread count). Ties on accuracy go to the smaller file.
+newest evaluation; the median of its measurements per thread count). Ties on accuracy go to the smaller file.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from edgeconv.errors import UsageError
-from edgeconv.results import ResultsStore
+from edgeconv.results import BenchRow, ResultsStore
+from edgeconv.runtime.result import BenchResult, representative
 
 STATS = ("p50", "p90", "p99", "mean")
 
@@ -74,12 +75,13 @@ def candidates(
     threads: int | None = None,
     shas: set[str] | None = None,
 ) -> list[Candidate]:
-    """Artifacts with both an evaluation and a benchmark (on ``device_id`` if given), newest of each."""
+    """Artifacts with both an evaluation and a benchmark (on ``device_id`` if given): the newest evaluation and
+    the representative (median) of the measurements per thread count and device."""
     evaluations: dict[str, dict[str, Any]] = {}
     for record in store.evaluations():
         if record["kind"] == "artifact":
             evaluations.setdefault(record["sha256"], record)  # newest first
-    found: dict[tuple[str, int | None, str], Candidate] = {}
+    measured: dict[tuple[str, int | None, str], list[tuple[BenchRow, BenchResult]]] = {}
     for row in store.bench_rows():
         if row.artifact_sha256 not in evaluations or (device_id and not row.device_id.startswith(device_id)):
             continue
@@ -88,29 +90,33 @@ def candidates(
         if (threads and row.threads != threads) or (shas is not None and row.artifact_sha256 not in shas):
             continue
         key = (row.artifact_sha256, row.threads, row.device_id)
-        bench = store.bench_result(row.id)
-        if key in found and found[key].cv <= bench.cv:
-            continue  # keep the steadiest measurement (rows come newest first)
+        measured.setdefault(key, []).append((row, store.bench_result(row.id)))
+    found = []
+    for pairs in measured.values():
+        bench = representative([bench for _, bench in pairs])
+        row = next(row for row, b in pairs if b is bench)
         evaluation = evaluations[row.artifact_sha256]
-        found[key] = Candidate(
-            artifact_sha256=row.artifact_sha256,
-            artifact_name=row.artifact_name,
-            artifact_path=bench.artifact["path"],
-            model=row.model,
-            width=row.width,
-            resolution=row.resolution,
-            format=row.format,
-            precision=row.precision,
-            threads=row.threads,
-            device_id=row.device_id,
-            latency_ms={s: bench.stat(s) for s in STATS},
-            cv=bench.cv,
-            size_bytes=int(bench.artifact["size_bytes"]),
-            top1=float(evaluation["top1"]),
-            bench_id=row.id,
-            evaluation_id=int(evaluation["id"]),
+        found.append(
+            Candidate(
+                artifact_sha256=row.artifact_sha256,
+                artifact_name=row.artifact_name,
+                artifact_path=bench.artifact["path"],
+                model=row.model,
+                width=row.width,
+                resolution=row.resolution,
+                format=row.format,
+                precision=row.precision,
+                threads=row.threads,
+                device_id=row.device_id,
+                latency_ms={s: bench.stat(s) for s in STATS},
+                cv=bench.cv,
+                size_bytes=int(bench.artifact["size_bytes"]),
+                top1=float(evaluation["top1"]),
+                bench_id=row.id,
+                evaluation_id=int(evaluation["id"]),
+            )
         )
-    return sorted(found.values(), key=lambda c: (c.width or 0, c.resolution or 0))
+    return sorted(found, key=lambda c: (c.width or 0, c.resolution or 0))
 
 
 def select(found: list[Candidate], budget_ms: float, stat: str = "p90") -> Selection:

@@ -72,3 +72,14 @@ class BenchResult:
     def stat(self, name: str) -> float:
         """A latency statistic by name: 'p50', 'p90', 'p99', 'mean', 'min' or 'max'."""
         return float(getattr(self.latency_ms, name))
+
+
+def representative(results: list[BenchResult]) -> BenchResult:
+    """The measurement that stands for repeated ones: the median by p50 (the lower middle of an even count)
+    among those not flagged noisy, or among all of them when every one is noisy. A single run of a
+    sub-millisecond model moves by 10-20% on a shared machine; the median of a few does not."""
+    if not results:
+        raise ValueError("no measurements")
+    steady = [r for r in results if not r.noisy] or results
+    ordered = sorted(steady, key=lambda r: r.stat("p50"))
+    return ordered[(len(ordered) - 1) // 2]

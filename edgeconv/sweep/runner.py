@@ -34,10 +34,10 @@ from edgeconv.results import ResultsStore
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.device import device_info
-from edgeconv.runtime.result import BenchResult
+from edgeconv.runtime.result import BenchResult, representative
 from edgeconv.select import Selection, candidates, pareto_front, select
 from edgeconv.sweep.latency_model import LatencyModel
-from edgeconv.sweep.search import SearchResult, search_width
+from edgeconv.sweep.search import CONFIRM_SAMPLES, SearchResult, near_budget, search_width
 from edgeconv.sweep.space import distinct_architectures
 from edgeconv.targets import LocalTarget
 from edgeconv.train import TrainConfig, fit, load_pretrained
@@ -82,6 +82,7 @@ class Sweep:
         self.widths: dict[int, list[float]] = {}
         self.data: dict[int, DataSplits] = {}
         self.probe_log: list[dict[str, Any]] = []
+        self.fresh: dict[str, list[BenchResult]] = {}  # measured in this run, by artifact hash (--remeasure)
         self.reused = 0
 
     # -- data and features -------------------------------------------------------------------------------------
@@ -109,24 +110,25 @@ class Sweep:
         return self.widths[resolution]
 
     # -- measuring -----------------------------------------------------------------------------------------------
-    def measured(self, path: Path) -> BenchResult:
-        """The stored measurement of ``path`` on the target, measuring (and storing) it if needed."""
+    def measured(self, path: Path, samples: int = 1) -> BenchResult:
+        """The representative (median) of at least ``samples`` steady measurements of ``path`` on the target:
+        stored ones are reused (with ``remeasure``, only those of this run), the rest measured and stored."""
         sha = artifact_sha256(path)
-        if not self.config.remeasure:
-            found = self.store.find_bench(sha, self.device_id, self.config.threads)
-            if found is not None:
-                self.reused += 1
-                return found
-        result = self.target.measure(path, self.config.threads, self.config.bench)
-        self.store.add_bench(result)
-        for _ in range(NOISY_RETRIES):  # a noisy run (cv > 15%) says more about the machine than the model
-            if not result.noisy:
-                break
-            self.log(f"noisy  {path.name}: cv {result.cv:.0%}, measuring again")
-            again = self.target.measure(path, self.config.threads, self.config.bench)
-            self.store.add_bench(again)
-            result = min(result, again, key=lambda r: r.cv)
-        return result
+        if self.config.remeasure:
+            results = self.fresh.setdefault(sha, [])
+        else:
+            results = self.store.find_benches(sha, self.device_id, self.config.threads)
+        if results and samples == 1:
+            self.reused += 1
+        # A noisy run (cv > 15%) says more about the machine than the model: it is measured again, at most
+        # NOISY_RETRIES times, so that every run of the sweep agrees on when a measurement is complete.
+        while sum(not r.noisy for r in results) < samples and len(results) < samples + NOISY_RETRIES:
+            result = self.target.measure(path, self.config.threads, self.config.bench)
+            self.store.add_bench(result)
+            results.append(result)
+            if result.noisy:
+                self.log(f"noisy  {path.name}: cv {result.cv:.0%}")
+        return representative(results)
 
     def _export(
         self,
@@ -156,16 +158,25 @@ class Sweep:
             return None
         return CalibrationSet.from_splits(self.splits(resolution), self.config.calib_size)
 
-    def probe(self, width: float, resolution: int) -> float:
-        """Latency statistic of a random-weight artifact of this width and resolution."""
+    def probe_artifact(self, width: float, resolution: int) -> Path:
+        """The random-weight artifact that stands for this width and resolution in the search (latency does
+        not depend on the weights), exported unless it exists."""
         classes = len(self.splits(resolution).class_names)
         torch.manual_seed(0)
         net = estimate_batchnorm_statistics(create_model(self.config.model, width, classes, resolution), resolution)
         weights = {"source": "random-init", "note": "latency probe of a sweep"}
-        path = self._export(net, self.out / "probes", self.calibration(resolution), weights)
-        value = self.measured(path).stat(self.config.stat)
-        self.probe_log.append({"width": width, "resolution": resolution, "latency_ms": value, "artifact": str(path)})
-        self.log(f"probe  w{width:g} r{resolution}: {self.config.stat} {value:.3f} ms")
+        return self._export(net, self.out / "probes", self.calibration(resolution), weights)
+
+    def probe(self, width: float, resolution: int, samples: int = 1) -> float:
+        """Latency statistic of the probe artifact of this width and resolution (the median of at least
+        ``samples`` measurements)."""
+        path = self.probe_artifact(width, resolution)
+        value = self.measured(path, samples).stat(self.config.stat)
+        entry = {"width": width, "resolution": resolution, "latency_ms": value, "samples": samples}
+        entry["artifact"] = str(path)
+        self.probe_log = [p for p in self.probe_log if (p["width"], p["resolution"]) != (width, resolution)] + [entry]
+        note = f" (median of {samples})" if samples > 1 else ""
+        self.log(f"probe  w{width:g} r{resolution}: {self.config.stat} {value:.3f} ms{note}")
         return value
 
     # -- candidates ----------------------------------------------------------------------------------------------
@@ -203,6 +214,8 @@ class Sweep:
             self.store.add_evaluation(result)
             evaluation = result.to_dict()
         latency = self.measured(path).stat(self.config.stat)
+        if near_budget(latency, self.config.budget_ms):
+            latency = self.measured(path, CONFIRM_SAMPLES).stat(self.config.stat)
         self.log(f"result {path.name}: top-1 {evaluation['top1']:.2%}, {self.config.stat} {latency:.3f} ms")
         return sha
 

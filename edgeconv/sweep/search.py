@@ -3,6 +3,10 @@
 Latency grows monotonically with width, but in steps (channels round to 8) and not in proportion to MACs
 at small widths. The search measures a coarse grid, fits the latency model, then bisects between the widest
 measured width under budget and the narrowest over it, probing where the model predicts the crossing.
+
+One measurement of a sub-millisecond model moves by 10-20% on a shared machine, which decides the wrong side
+of the budget when the latency is close to it. A probe that lands within ``CONFIRM_MARGIN`` of the budget is
+therefore measured ``CONFIRM_SAMPLES`` times and stands for the median; probes far from the budget are not.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from dataclasses import dataclass, field
 from edgeconv.sweep.latency_model import LatencyModel, Point
 
 COARSE_POINTS = 4
+CONFIRM_MARGIN = 0.2  # relative distance to the budget within which one measurement is not trusted
+CONFIRM_SAMPLES = 3
+
+Measure = Callable[[float, int, int], float]  # (width, resolution, samples) -> latency (ms), median of samples
 
 
 @dataclass
@@ -22,10 +30,11 @@ class SearchResult:
     resolution: int
     best_width: float | None  # None: even the narrowest candidate is over budget
     measured: dict[float, float] = field(default_factory=dict)  # width -> latency (ms) measured here
+    samples: dict[float, int] = field(default_factory=dict)  # width -> measurements it stands for
 
     @property
     def measurements(self) -> int:
-        return len(self.measured)
+        return sum(self.samples.values())
 
 
 def coarse_indices(count: int, points: int = COARSE_POINTS) -> list[int]:
@@ -35,26 +44,39 @@ def coarse_indices(count: int, points: int = COARSE_POINTS) -> list[int]:
     return sorted({round(i * (count - 1) / (points - 1)) for i in range(points)})
 
 
+def near_budget(latency_ms: float, budget_ms: float) -> bool:
+    """Whether a single measurement is too close to the budget to decide which side it is on."""
+    return abs(latency_ms / budget_ms - 1) <= CONFIRM_MARGIN
+
+
 def search_width(
     widths: list[float],
     resolution: int,
     budget_ms: float,
-    measure: Callable[[float, int], float],
+    measure: Measure,
     features: Callable[[float, int], tuple[float, float]],
     model: LatencyModel,
 ) -> SearchResult:
-    """Search ``widths`` (sorted) at ``resolution``. ``measure(width, resolution)`` returns the latency
-    statistic; ``features`` returns (MMACs, M params); ``model`` is refitted on every new point (it may
-    already hold points of other resolutions, which improves the first guesses)."""
+    """Search ``widths`` (sorted) at ``resolution``. ``measure(width, resolution, samples)`` returns the median
+    latency statistic of at least ``samples`` measurements (reusing earlier ones); ``features`` returns
+    (MMACs, M params); ``model`` is refitted on every new value (it may already hold points of other
+    resolutions, which improves the first guesses)."""
     result = SearchResult(resolution, None)
 
     def probe(index: int) -> float:
         width = widths[index]
         if width not in result.measured:
-            result.measured[width] = measure(width, resolution)
-            mmacs, mparams = features(width, resolution)
-            model.fit([*model.points, Point(width, resolution, mmacs, mparams, result.measured[width])])
+            _record(width, 1)
+        if near_budget(result.measured[width], budget_ms) and result.samples[width] < CONFIRM_SAMPLES:
+            _record(width, CONFIRM_SAMPLES)
         return result.measured[width]
+
+    def _record(width: float, samples: int) -> None:
+        result.measured[width] = measure(width, resolution, samples)
+        result.samples[width] = samples
+        mmacs, mparams = features(width, resolution)
+        others = [p for p in model.points if (p.width, p.resolution) != (width, resolution)]
+        model.fit([*others, Point(width, resolution, mmacs, mparams, result.measured[width])])
 
     for index in coarse_indices(len(widths)):
         probe(index)

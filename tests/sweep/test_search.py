@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from torch import nn
@@ -9,7 +11,7 @@ from torch import nn
 from edgeconv.errors import UsageError
 from edgeconv.models import create_model, model_info
 from edgeconv.sweep.latency_model import LatencyModel, Point
-from edgeconv.sweep.search import coarse_indices, search_width
+from edgeconv.sweep.search import CONFIRM_SAMPLES, coarse_indices, near_budget, search_width
 from edgeconv.sweep.space import distinct_architectures, parse_resolutions, parse_widths
 
 RESOLUTION = 96
@@ -40,16 +42,31 @@ def staircase_latency(mmacs: float, mparams: float) -> float:
 
 
 def run_search(
-    widths: list[float], features: dict[float, tuple[float, float]], budget: float
+    widths: list[float],
+    features: dict[float, tuple[float, float]],
+    budget: float,
+    first_error: Callable[[float, float], float] = lambda latency, budget: 0.0,
 ) -> tuple[float | None, int]:
-    calls: list[float] = []
+    """Search with a measurement whose first sample of each width is off by ``first_error`` (relative) and
+    whose later samples are exact."""
+    calls: dict[float, list[int]] = {}
 
-    def measure(width: float, resolution: int) -> float:
-        calls.append(width)
-        return staircase_latency(*features[width])
+    def measure(width: float, resolution: int, samples: int) -> float:
+        calls.setdefault(width, []).append(samples)
+        latency = staircase_latency(*features[width])
+        values = [latency * (1 + first_error(latency, budget))] + [latency] * (samples - 1)
+        return float(np.median(values))
 
     result = search_width(widths, RESOLUTION, budget, measure, lambda w, r: features[w], LatencyModel())
-    assert len(calls) == len(set(calls)) == result.measurements  # nothing measured twice
+    assert all(requested in ([1], [1, CONFIRM_SAMPLES]) for requested in calls.values())  # never asked again
+    assert result.measurements == sum(max(requested) for requested in calls.values())
+
+    def first(width: float) -> float:
+        latency = staircase_latency(*features[width])
+        return latency * (1 + first_error(latency, budget))
+
+    confirmed = {w for w, requested in calls.items() if len(requested) == 2}
+    assert confirmed == {w for w in calls if near_budget(first(w), budget)}  # exactly the probes near the budget
     return result.best_width, result.measurements
 
 
@@ -72,7 +89,22 @@ def test_search_matches_exhaustive_grid_with_fewer_measurements(
     budget = float(np.quantile(latencies, quantile)) + 1e-6
     best, measurements = run_search(widths, features, budget)
     assert best == exhaustive(widths, features, budget)
-    assert measurements <= len(widths) // 2
+    assert measurements < len(widths)  # confirmations near the budget included
+
+
+@pytest.mark.parametrize("quantile", [0.3, 0.5, 0.7])
+def test_search_is_not_misled_by_single_noisy_measurements_near_the_budget(
+    widths: list[float], features: dict[float, tuple[float, float]], quantile: float
+) -> None:
+    latencies = sorted(staircase_latency(*features[w]) for w in widths)
+    budget = float(np.quantile(latencies, quantile)) + 1e-6
+
+    def misleading(latency: float, budget: float) -> float:
+        """The first measurement lands on the wrong side of the budget whenever it is within 15% of it."""
+        return -0.15 if budget < latency < budget / 0.85 else 0.15 if budget / 1.15 < latency <= budget else 0.0
+
+    best, _ = run_search(widths, features, budget, misleading)
+    assert best == exhaustive(widths, features, budget)
 
 
 def test_search_edges(widths: list[float], features: dict[float, tuple[float, float]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import astuple, replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from edgeconv.errors import UsageError
 from edgeconv.evaluate import EvalResult
 from edgeconv.results import open_store
 from edgeconv.runtime import BenchSettings, bench
+from edgeconv.runtime.result import BenchResult, LatencyStats, representative
 from edgeconv.select import Candidate, candidates, pareto_front, select
 
 
@@ -125,3 +127,22 @@ def test_select_and_report_without_a_database_say_so_and_create_nothing(cli, tmp
         lines = result.stderr.strip().splitlines()
         assert result.code == 1 and len(lines) == 1 and "no results database at" in lines[0]
     assert not db.exists() and not (tmp_path / "r.html").exists()
+
+
+def test_repeated_measurements_stand_for_their_median(tiny_onnx: Path) -> None:
+    real = bench(tiny_onnx, threads=1, settings=BenchSettings(warmup_runs=1, warmup_seconds=0, runs=5, min_seconds=0))
+
+    def scaled(factor: float, noisy: bool = False) -> BenchResult:
+        stats = LatencyStats(*(value * factor for value in astuple(real.latency_ms)))
+        return replace(real, latency_ms=stats, noisy=noisy, cv=0.5 if noisy else 0.01)
+
+    rows = [scaled(1.3), scaled(1.0), scaled(0.5, noisy=True), scaled(0.8)]
+    assert representative(rows) is rows[1]  # the median of the steady ones; the noisy fast one does not count
+    assert representative(rows[:2]) is rows[1]  # even count: the lower middle
+    assert representative([rows[2]]) is rows[2]
+    with open_store() as store:
+        for row in rows:
+            store.add_bench(row)
+        store.add_evaluation(evaluation_of(real.artifact, 0.8))
+        (found,) = candidates(store)
+    assert found.latency_ms["p90"] == rows[1].latency_ms.p90 and found.bench_id == 2

@@ -14,6 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from edgeconv.results import open_store
+from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.result import representative
+from edgeconv.sweep import Sweep, SweepConfig
+from edgeconv.sweep.runner import NOISY_RETRIES
+from edgeconv.targets import get_target
+
 SWEEP = [
     "sweep",
     "--model",
@@ -35,6 +42,7 @@ SWEEP = [
     "--budget-ms",
     "1000",
 ]
+FAST = BenchSettings(warmup_runs=2, warmup_seconds=0, runs=10, min_seconds=0.05)
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +151,16 @@ def test_killed_sweep_resumes_with_finished_results_intact(tmp_path: Path) -> No
     names = sqlite3.connect(db).execute("SELECT target_name FROM evaluations").fetchall()
     assert names.count((first_eval[1],)) == 1 and len(names) == 2
     assert len(json.loads(resumed.stdout)["selection"]["candidates"]) == 2
+
+
+def test_measurements_are_repeated_near_the_budget_and_reused_afterwards(tiny_onnx: Path, tmp_path: Path) -> None:
+    config = SweepConfig("mobilenetv2", 1.0, [0.5], [32], format="onnx", precision="fp32", bench=FAST)
+    with open_store(tmp_path / "results.sqlite") as store:
+        sweep = Sweep(config, tmp_path / "out", store, get_target("local"), lambda message: None)
+        confirmed = sweep.measured(tiny_onnx, samples=3)
+        stored = store.find_benches(confirmed.artifact["sha256"], sweep.device_id, 1)
+        assert sum(not r.noisy for r in stored) == 3 or len(stored) == 3 + NOISY_RETRIES  # noisy runs: retried
+        assert confirmed == representative(stored)
+        assert sweep.measured(tiny_onnx, samples=3) == confirmed and sweep.measured(tiny_onnx) == confirmed
+        assert len(store.find_benches(confirmed.artifact["sha256"], sweep.device_id, 1)) == len(stored)  # reused
+        assert sweep.reused == 1
