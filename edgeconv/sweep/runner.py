@@ -172,7 +172,7 @@ class Sweep:
         ``samples`` measurements)."""
         path = self.probe_artifact(width, resolution)
         value = self.measured(path, samples).stat(self.config.stat)
-        entry = {"width": width, "resolution": resolution, "latency_ms": value, "samples": samples}
+        entry: dict[str, Any] = {"width": width, "resolution": resolution, "latency_ms": value, "samples": samples}
         entry["artifact"] = str(path)
         self.probe_log = [p for p in self.probe_log if (p["width"], p["resolution"]) != (width, resolution)] + [entry]
         note = f" (median of {samples})" if samples > 1 else ""
