@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from edgeconv.errors import UsageError
 from edgeconv.results import BenchRow, ResultsStore
-from edgeconv.runtime.result import BenchResult, representative
+from edgeconv.runtime.result import BenchResult, median_latency
 
 STATS = ("p50", "p90", "p99", "mean")
 
@@ -34,8 +36,9 @@ class Candidate:
     cv: float
     size_bytes: int
     top1: float
-    bench_id: int
+    bench_id: int  # the newest of its measurements
     evaluation_id: int
+    measurements: int = 1  # latency_ms and cv are medians over this many
 
     def stat(self, name: str) -> float:
         return self.latency_ms[name]
@@ -76,7 +79,7 @@ def candidates(
     shas: set[str] | None = None,
 ) -> list[Candidate]:
     """Artifacts with both an evaluation and a benchmark (on ``device_id`` if given): the newest evaluation and
-    the representative (median) of the measurements per thread count and device."""
+    the median of its measurements per thread count and device."""
     evaluations: dict[str, dict[str, Any]] = {}
     for record in store.evaluations():
         if record["kind"] == "artifact":
@@ -93,8 +96,8 @@ def candidates(
         measured.setdefault(key, []).append((row, store.bench_result(row.id)))
     found = []
     for pairs in measured.values():
-        bench = representative([bench for _, bench in pairs])
-        row = next(row for row, b in pairs if b is bench)
+        row, bench = pairs[0]  # the newest measurement; the latency is the median of all of them
+        results = [result for _, result in pairs]
         evaluation = evaluations[row.artifact_sha256]
         found.append(
             Candidate(
@@ -108,12 +111,13 @@ def candidates(
                 precision=row.precision,
                 threads=row.threads,
                 device_id=row.device_id,
-                latency_ms={s: bench.stat(s) for s in STATS},
-                cv=bench.cv,
+                latency_ms={s: median_latency(results, s) for s in STATS},
+                cv=float(np.median([r.cv for r in results])),
                 size_bytes=int(bench.artifact["size_bytes"]),
                 top1=float(evaluation["top1"]),
                 bench_id=row.id,
                 evaluation_id=int(evaluation["id"]),
+                measurements=len(results),
             )
         )
     return sorted(found, key=lambda c: (c.width or 0, c.resolution or 0))

@@ -74,12 +74,10 @@ class BenchResult:
         return float(getattr(self.latency_ms, name))
 
 
-def representative(results: list[BenchResult]) -> BenchResult:
-    """The measurement that stands for repeated ones: the median by p50 (the lower middle of an even count)
-    among those not flagged noisy, or among all of them when every one is noisy. A single run of a
-    sub-millisecond model moves by 10-20% on a shared machine; the median of a few does not."""
+def median_latency(results: list[BenchResult], stat: str) -> float:
+    """The median of one statistic over repeated measurements of the same artifact. A one-second measurement
+    on a shared machine can land wholly in a quiet or a busy spell of its neighbours (30% apart here); the
+    median of a few spread over time does not."""
     if not results:
         raise ValueError("no measurements")
-    steady = [r for r in results if not r.noisy] or results
-    ordered = sorted(steady, key=lambda r: r.stat("p50"))
-    return ordered[(len(ordered) - 1) // 2]
+    return float(np.median([r.stat(stat) for r in results]))

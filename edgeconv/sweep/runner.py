@@ -34,16 +34,15 @@ from edgeconv.results import ResultsStore
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.device import device_info
-from edgeconv.runtime.result import BenchResult, representative
+from edgeconv.runtime.result import BenchResult, median_latency
 from edgeconv.select import Selection, candidates, pareto_front, select
 from edgeconv.sweep.latency_model import LatencyModel
-from edgeconv.sweep.search import CONFIRM_SAMPLES, SearchResult, near_budget, search_width
+from edgeconv.sweep.search import CONFIRM_SAMPLES, SearchResult, search_width
 from edgeconv.sweep.space import distinct_architectures
 from edgeconv.targets import LocalTarget
 from edgeconv.train import TrainConfig, fit, load_pretrained
 
 Log = Callable[[str], None]
-NOISY_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,7 @@ class Sweep:
         self.probe_log: list[dict[str, Any]] = []
         self.fresh: dict[str, list[BenchResult]] = {}  # measured in this run, by artifact hash (--remeasure)
         self.reused = 0
+        self.requested: set[str] = set()
 
     # -- data and features -------------------------------------------------------------------------------------
     def splits(self, resolution: int) -> DataSplits:
@@ -110,25 +110,23 @@ class Sweep:
         return self.widths[resolution]
 
     # -- measuring -----------------------------------------------------------------------------------------------
-    def measured(self, path: Path, samples: int = 1) -> BenchResult:
-        """The representative (median) of at least ``samples`` steady measurements of ``path`` on the target:
-        stored ones are reused (with ``remeasure``, only those of this run), the rest measured and stored."""
+    def latency(self, path: Path, samples: int = 1) -> float:
+        """The median latency statistic of at least ``samples`` measurements of ``path`` on the target: stored
+        measurements are reused (with ``remeasure``, only those of this run), the missing ones measured and
+        stored."""
         sha = artifact_sha256(path)
         if self.config.remeasure:
             results = self.fresh.setdefault(sha, [])
         else:
             results = self.store.find_benches(sha, self.device_id, self.config.threads)
-        if results and samples == 1:
-            self.reused += 1
-        # A noisy run (cv > 15%) says more about the machine than the model: it is measured again, at most
-        # NOISY_RETRIES times, so that every run of the sweep agrees on when a measurement is complete.
-        while sum(not r.noisy for r in results) < samples and len(results) < samples + NOISY_RETRIES:
+        if results and sha not in self.requested:
+            self.reused += 1  # artifacts whose measurements an earlier run stored
+        self.requested.add(sha)
+        while len(results) < samples:
             result = self.target.measure(path, self.config.threads, self.config.bench)
             self.store.add_bench(result)
             results.append(result)
-            if result.noisy:
-                self.log(f"noisy  {path.name}: cv {result.cv:.0%}")
-        return representative(results)
+        return median_latency(results, self.config.stat)
 
     def _export(
         self,
@@ -171,7 +169,7 @@ class Sweep:
         """Latency statistic of the probe artifact of this width and resolution (the median of at least
         ``samples`` measurements)."""
         path = self.probe_artifact(width, resolution)
-        value = self.measured(path, samples).stat(self.config.stat)
+        value = self.latency(path, samples)
         entry: dict[str, Any] = {"width": width, "resolution": resolution, "latency_ms": value, "samples": samples}
         entry["artifact"] = str(path)
         self.probe_log = [p for p in self.probe_log if (p["width"], p["resolution"]) != (width, resolution)] + [entry]
@@ -213,9 +211,7 @@ class Sweep:
             result = evaluate(path, DataCache(None))
             self.store.add_evaluation(result)
             evaluation = result.to_dict()
-        latency = self.measured(path).stat(self.config.stat)
-        if near_budget(latency, self.config.budget_ms):
-            latency = self.measured(path, CONFIRM_SAMPLES).stat(self.config.stat)
+        latency = self.latency(path, CONFIRM_SAMPLES)  # the selection rests on it: a median, like the search's
         self.log(f"result {path.name}: top-1 {evaluation['top1']:.2%}, {self.config.stat} {latency:.3f} ms")
         return sha
 

@@ -4,9 +4,10 @@ Latency grows monotonically with width, but in steps (channels round to 8) and n
 at small widths. The search measures a coarse grid, fits the latency model, then bisects between the widest
 measured width under budget and the narrowest over it, probing where the model predicts the crossing.
 
-One measurement of a sub-millisecond model moves by 10-20% on a shared machine, which decides the wrong side
-of the budget when the latency is close to it. A probe that lands within ``CONFIRM_MARGIN`` of the budget is
-therefore measured ``CONFIRM_SAMPLES`` times and stands for the median; probes far from the budget are not.
+One measurement of a sub-millisecond model can be 30% off on a shared machine (a whole second spent in a
+quiet or a busy spell of the neighbours), so the answer never rests on single measurements: when the
+bisection has closed in on two neighbouring widths, each is measured ``CONFIRM_SAMPLES`` times and stands
+for the median; if that moves either across the budget, the bisection goes on from the corrected bracket.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from edgeconv.sweep.latency_model import LatencyModel, Point
 
 COARSE_POINTS = 4
-CONFIRM_MARGIN = 0.2  # relative distance to the budget within which one measurement is not trusted
 CONFIRM_SAMPLES = 3
 
 Measure = Callable[[float, int, int], float]  # (width, resolution, samples) -> latency (ms), median of samples
@@ -44,11 +44,6 @@ def coarse_indices(count: int, points: int = COARSE_POINTS) -> list[int]:
     return sorted({round(i * (count - 1) / (points - 1)) for i in range(points)})
 
 
-def near_budget(latency_ms: float, budget_ms: float) -> bool:
-    """Whether a single measurement is too close to the budget to decide which side it is on."""
-    return abs(latency_ms / budget_ms - 1) <= CONFIRM_MARGIN
-
-
 def search_width(
     widths: list[float],
     resolution: int,
@@ -63,36 +58,36 @@ def search_width(
     resolutions, which improves the first guesses)."""
     result = SearchResult(resolution, None)
 
-    def probe(index: int) -> float:
+    def probe(index: int, samples: int = 1) -> float:
         width = widths[index]
-        if width not in result.measured:
-            _record(width, 1)
-        if near_budget(result.measured[width], budget_ms) and result.samples[width] < CONFIRM_SAMPLES:
-            _record(width, CONFIRM_SAMPLES)
+        if result.samples.get(width, 0) < samples:
+            result.measured[width] = measure(width, resolution, samples)
+            result.samples[width] = samples
+            mmacs, mparams = features(width, resolution)
+            others = [p for p in model.points if (p.width, p.resolution) != (width, resolution)]
+            model.fit([*others, Point(width, resolution, mmacs, mparams, result.measured[width])])
         return result.measured[width]
 
-    def _record(width: float, samples: int) -> None:
-        result.measured[width] = measure(width, resolution, samples)
-        result.samples[width] = samples
-        mmacs, mparams = features(width, resolution)
-        others = [p for p in model.points if (p.width, p.resolution) != (width, resolution)]
-        model.fit([*others, Point(width, resolution, mmacs, mparams, result.measured[width])])
+    def bracket() -> tuple[int | None, int | None]:
+        """The widest measured width under budget and the narrowest measured width above it."""
+        under = [i for i, w in enumerate(widths) if w in result.measured and result.measured[w] <= budget_ms]
+        lo = max(under) if under else None
+        over = [i for i, w in enumerate(widths) if w in result.measured and (lo is None or i > lo)]
+        return lo, min(over) if over else None
 
     for index in coarse_indices(len(widths)):
         probe(index)
-    under = [i for i in range(len(widths)) if widths[i] in result.measured and result.measured[widths[i]] <= budget_ms]
-    if not under:
-        return result
-    lo = max(under)
-    over = [i for i in range(lo + 1, len(widths)) if widths[i] in result.measured]
-    hi = min(over) if over else None
-    while hi is not None and hi - lo > 1:
-        guess = _guess(widths, lo, hi, resolution, budget_ms, features, model)
-        if probe(guess) <= budget_ms:
-            lo = guess
-        else:
-            hi = guess
-    result.best_width = widths[lo]
+    while True:
+        lo, hi = bracket()
+        if lo is not None and hi is not None and hi - lo > 1:
+            probe(_guess(widths, lo, hi, resolution, budget_ms, features, model))
+            continue
+        unconfirmed = [i for i in (lo, hi) if i is not None and result.samples[widths[i]] < CONFIRM_SAMPLES]
+        if not unconfirmed:
+            break
+        for index in unconfirmed:
+            probe(index, CONFIRM_SAMPLES)
+    result.best_width = widths[lo] if lo is not None else None
     return result
 
 

@@ -12,7 +12,7 @@ from edgeconv.errors import UsageError
 from edgeconv.evaluate import EvalResult
 from edgeconv.results import open_store
 from edgeconv.runtime import BenchSettings, bench
-from edgeconv.runtime.result import BenchResult, LatencyStats, representative
+from edgeconv.runtime.result import BenchResult, LatencyStats, median_latency
 from edgeconv.select import Candidate, candidates, pareto_front, select
 
 
@@ -132,17 +132,16 @@ def test_select_and_report_without_a_database_say_so_and_create_nothing(cli, tmp
 def test_repeated_measurements_stand_for_their_median(tiny_onnx: Path) -> None:
     real = bench(tiny_onnx, threads=1, settings=BenchSettings(warmup_runs=1, warmup_seconds=0, runs=5, min_seconds=0))
 
-    def scaled(factor: float, noisy: bool = False) -> BenchResult:
-        stats = LatencyStats(*(value * factor for value in astuple(real.latency_ms)))
-        return replace(real, latency_ms=stats, noisy=noisy, cv=0.5 if noisy else 0.01)
+    def scaled(factor: float) -> BenchResult:
+        return replace(real, latency_ms=LatencyStats(*(value * factor for value in astuple(real.latency_ms))))
 
-    rows = [scaled(1.3), scaled(1.0), scaled(0.5, noisy=True), scaled(0.8)]
-    assert representative(rows) is rows[1]  # the median of the steady ones; the noisy fast one does not count
-    assert representative(rows[:2]) is rows[1]  # even count: the lower middle
-    assert representative([rows[2]]) is rows[2]
+    rows = [scaled(1.3), scaled(1.0), scaled(0.6)]
+    assert median_latency(rows, "p90") == real.latency_ms.p90 and median_latency(rows[:2], "p50") == pytest.approx(
+        1.15 * real.latency_ms.p50
+    )
     with open_store() as store:
         for row in rows:
             store.add_bench(row)
         store.add_evaluation(evaluation_of(real.artifact, 0.8))
         (found,) = candidates(store)
-    assert found.latency_ms["p90"] == rows[1].latency_ms.p90 and found.bench_id == 2
+    assert found.latency_ms["p90"] == real.latency_ms.p90 and found.measurements == 3 and found.bench_id == 3

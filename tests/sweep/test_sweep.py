@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from edgeconv.results import open_store
+from edgeconv.runtime.artifact_info import artifact_sha256
 from edgeconv.runtime.bench import BenchSettings
-from edgeconv.runtime.result import representative
 from edgeconv.sweep import Sweep, SweepConfig
-from edgeconv.sweep.runner import NOISY_RETRIES
+from edgeconv.sweep.search import CONFIRM_SAMPLES
 from edgeconv.targets import get_target
 
 SWEEP = [
@@ -67,7 +67,8 @@ def test_sweep_selects_and_copies_the_winner(first_sweep: tuple[Path, Path, subp
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     chosen, found = summary["selection"]["chosen"], summary["selection"]["candidates"]
-    assert summary["searches"] == [{"resolution": 32, "best_width": 0.5, "measurements": 3}]  # 1 s: all fit
+    # 1 s: all fit; the widest is confirmed by a median of 3
+    assert summary["searches"] == [{"resolution": 32, "best_width": 0.5, "measurements": 5}]
     assert [f["width"] for f in summary["finalists"]] == [0.5, 0.35]
     assert sorted(c["width"] for c in found) == [0.35, 0.5]
     assert chosen["top1"] == max(c["top1"] for c in found)  # both fit: the more accurate wins
@@ -88,7 +89,7 @@ def test_repeated_sweep_reuses_every_measurement(
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout)
     assert bench_rows(db) == before  # nothing measured again
-    assert summary["reused_measurements"] == len({sha for sha, _ in before})  # noisy probes may hold 2+ rows
+    assert summary["reused_measurements"] == len({sha for sha, _ in before})  # confirmed ones hold 3 rows
     assert "done in an earlier run" in again.stderr
     assert (
         summary["selection"]["chosen"]["artifact_sha256"]
@@ -114,8 +115,9 @@ def test_report_renders(first_sweep: tuple[Path, Path, subprocess.CompletedProce
     assert missing.code == 1 and "does not exist" in missing.stderr
 
 
-FINISHED_CANDIDATES = (
-    "SELECT COUNT(DISTINCT e.target_sha256) FROM evaluations e JOIN bench b ON b.artifact_sha256 = e.target_sha256"
+FINISHED_CANDIDATES = (  # evaluated and measured CONFIRM_SAMPLES times
+    "SELECT COUNT(*) FROM (SELECT e.target_sha256 FROM evaluations e JOIN bench b ON b.artifact_sha256 ="
+    f" e.target_sha256 GROUP BY e.target_sha256 HAVING COUNT(DISTINCT b.id) >= {CONFIRM_SAMPLES})"
 )
 
 
@@ -145,22 +147,25 @@ def test_killed_sweep_resumes_with_finished_results_intact(tmp_path: Path) -> No
     after = bench_rows(db)
     assert after[: len(benches_before)] == benches_before  # every earlier measurement kept
     first_sha = first_eval[0]
-    measured_before = sum(1 for sha, _ in benches_before if sha == first_sha)  # 2+ when a noisy run was retried
-    assert measured_before >= 1
+    measured_before = sum(1 for sha, _ in benches_before if sha == first_sha)
+    assert measured_before == CONFIRM_SAMPLES
     assert sum(1 for sha, _ in after if sha == first_sha) == measured_before  # and not measured again
     names = sqlite3.connect(db).execute("SELECT target_name FROM evaluations").fetchall()
     assert names.count((first_eval[1],)) == 1 and len(names) == 2
     assert len(json.loads(resumed.stdout)["selection"]["candidates"]) == 2
 
 
-def test_measurements_are_repeated_near_the_budget_and_reused_afterwards(tiny_onnx: Path, tmp_path: Path) -> None:
+def test_confirmed_latency_is_a_median_and_reused_afterwards(tiny_onnx: Path, tmp_path: Path) -> None:
     config = SweepConfig("mobilenetv2", 1.0, [0.5], [32], format="onnx", precision="fp32", bench=FAST)
     with open_store(tmp_path / "results.sqlite") as store:
         sweep = Sweep(config, tmp_path / "out", store, get_target("local"), lambda message: None)
-        confirmed = sweep.measured(tiny_onnx, samples=3)
-        stored = store.find_benches(confirmed.artifact["sha256"], sweep.device_id, 1)
-        assert sum(not r.noisy for r in stored) == 3 or len(stored) == 3 + NOISY_RETRIES  # noisy runs: retried
-        assert confirmed == representative(stored)
-        assert sweep.measured(tiny_onnx, samples=3) == confirmed and sweep.measured(tiny_onnx) == confirmed
-        assert len(store.find_benches(confirmed.artifact["sha256"], sweep.device_id, 1)) == len(stored)  # reused
-        assert sweep.reused == 1
+        first = sweep.latency(tiny_onnx)
+        sha = artifact_sha256(tiny_onnx)
+        assert len(store.find_benches(sha, sweep.device_id, 1)) == 1 and sweep.reused == 0
+        confirmed = sweep.latency(tiny_onnx, samples=3)
+        stored = store.find_benches(sha, sweep.device_id, 1)
+        assert len(stored) == 3 and first in [r.stat("p90") for r in stored]  # the first measurement counts
+        assert confirmed == sorted(r.stat("p90") for r in stored)[1]
+        again = Sweep(config, tmp_path / "out", store, get_target("local"), lambda message: None)
+        assert again.latency(tiny_onnx, samples=3) == confirmed and again.latency(tiny_onnx) == confirmed
+        assert len(store.find_benches(sha, sweep.device_id, 1)) == 3 and again.reused == 1  # nothing measured again
