@@ -69,6 +69,12 @@ class Session(ABC):
             )
         return self._run(np.ascontiguousarray(array))
 
+    def run_accepted(self, array: np.ndarray) -> np.ndarray:
+        """Run an array that :meth:`run` has already accepted (same shape, dtype, contiguous), without the
+        checks: timed loops call this, so that latency is the runtime's and not the argument checking's
+        (about 20 us per call, 2% of a millisecond model)."""
+        return self._run(array)
+
     def run_float(self, x: np.ndarray) -> np.ndarray:
         """Run on real-valued (normalised) input, quantizing it and dequantizing the output as the model needs."""
         return self.output.dequantize(self.run(self.input.quantize(np.asarray(x, dtype=np.float32))))
