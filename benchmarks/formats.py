@@ -3,13 +3,13 @@ agreement with PyTorch; and the runtimes' own benchmark tools on the same files.
 
 For each width, a MobileNetV2 is trained on the built-in digits (or reused from --work), exported to ONNX
 (fp32, int8), TFLite (fp32, fp16, int8) and OpenVINO (fp32, fp16, int8), evaluated on the held-out split and
-measured with edgeconv.runtime in a fresh process per measurement (the `local` target, as a sweep measures;
-no torch thread pools in the measured process) in interleaved rounds (the median of the rounds' p50 is
-reported, so that drift on a shared machine hits every artifact alike). OpenVINO's benchmark_app measures
-the same IR files with the same settings (-hint none -nstreams 1 -nthreads N); the ratio edgeconv /
-benchmark_app must stay in [0.9, 1.1]. benchmark_app's median is the plugin's own timer, which leaves out the Python binding (50-80 us
-per call here); the wall-clock ratio (edgeconv's mean over benchmark_app's duration per iteration) compares
-like with like. Exports found in --work are reused. Writes benchmarks/results/formats.{json,md}.
+measured with edgeconv.runtime in a fresh process per measurement (the `local` target, as a sweep measures; no
+torch thread pools in the measured process) in interleaved rounds (the median of the rounds' p50 is reported,
+so that drift on a shared machine hits every artifact alike). OpenVINO's benchmark_app measures the same IR
+files with the same settings (-hint none -nstreams 1 -nthreads N); the ratio edgeconv / benchmark_app must
+stay in [0.9, 1.1]. benchmark_app's median is the plugin's own timer, which leaves out the Python binding
+(50-80 us per call here); the wall-clock ratio (edgeconv's mean over benchmark_app's duration per iteration)
+compares like with like. Exports found in --work are reused. Writes benchmarks/results/formats.{json,md}.
 
     python benchmarks/formats.py                          # widths 0.5, 0.75, 1.0; 96 px, latency also at 224
     python benchmarks/formats.py --widths 0.75 --rounds 2  # quicker
