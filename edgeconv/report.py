@@ -130,7 +130,10 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, tuple[str, str]]]:
         ]
         for c in selection["candidates"]
     ]
-    probe_rows = [[f"{p['width']:g}", str(p["resolution"]), f"{p['latency_ms']:.3f}"] for p in summary["probes"]]
+    probe_rows = [
+        [f"{p['width']:g}", str(p["resolution"]), f"{p['latency_ms']:.3f}", str(p.get("samples", 1))]
+        for p in summary["probes"]
+    ]
     device = summary.get("device", {})
     device_rows = [[k, ", ".join(map(str, v)) if isinstance(v, list) else str(v)] for k, v in device.items()]
     bench = config["bench"]
@@ -141,7 +144,8 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, tuple[str, str]]]:
         [
             "protocol",
             f">= {bench['warmup_runs']} warm-up runs and {bench['warmup_seconds']} s, then >= {bench['runs']} "
-            f"runs and {bench['min_seconds']} s, in a separate process per artifact",
+            f"runs and {bench['min_seconds']} s, in a separate process per measurement; the widths the search "
+            "ends on and every trained candidate are measured 3 times and stand for the median",
         ],
         [
             "measurements",
@@ -166,7 +170,7 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, tuple[str, str]]]:
         ),
         (
             "Latency probes (random weights: latency does not depend on them)",
-            _table(["width", "px", f"{stat} ms"], probe_rows),
+            _table(["width", "px", f"{stat} ms", "measurements (median)"], probe_rows),
         ),
         ("Measurement settings", _table(["setting", "value"], settings_rows)),
         ("Device", _table(["field", "value"], device_rows)),
