@@ -3,6 +3,8 @@
 Multiply-accumulates are counted exactly for each (width, resolution), so the model sees the steps that
 rounding channels to multiples of 8 puts into latency; the parameter term absorbs memory traffic.
 Its error is reported by leave-one-out: each measured point predicted by a fit on the others.
+The fit is robust: a single measurement that landed in a busy spell of a shared machine (2-4x its latency,
+seen here) is left out of the fit once its relative residual stands far outside the others'.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+OUTLIER_MADS = 4.0
+OUTLIER_FLOOR = 0.15  # never call a point within 15% of the fit an outlier
+MIN_INLIERS = 4
 
 
 @dataclass(frozen=True)
@@ -36,16 +42,31 @@ class LatencyModel:
 
     points: list[Point] = field(default_factory=list)
     coef: np.ndarray | None = None
+    outliers: list[Point] = field(default_factory=list)  # measured, but left out of the fit
 
     @property
     def uses_params(self) -> bool:
         return len(self.points) >= 5
 
     def fit(self, points: list[Point]) -> LatencyModel:
+        """Least squares on ``points``, refitted without outliers: points whose relative residual exceeds
+        ``OUTLIER_MADS`` robust standard deviations (and ``OUTLIER_FLOOR``), while enough points remain."""
         self.points = list(points)
-        if len(points) >= 2:
-            design = _design(self.points, self.uses_params)
-            self.coef = np.linalg.lstsq(design, np.array([p.latency_ms for p in points]), rcond=None)[0]
+        self.outliers = []
+        if len(points) < 2:
+            return self
+        design = _design(self.points, self.uses_params)
+        latency = np.array([p.latency_ms for p in points])
+        keep = np.ones(len(points), dtype=bool)
+        for _ in range(3):
+            self.coef = np.linalg.lstsq(design[keep], latency[keep], rcond=None)[0]
+            residual = design @ self.coef / latency - 1
+            spread = 1.4826 * float(np.median(np.abs(residual[keep])))
+            inliers = np.abs(residual) <= max(OUTLIER_MADS * spread, OUTLIER_FLOOR)
+            if inliers.sum() < MIN_INLIERS or (inliers == keep).all():
+                break
+            keep = inliers
+        self.outliers = [p for p, k in zip(points, keep, strict=True) if not k]
         return self
 
     def predict(self, mmacs: float, mparams: float) -> float | None:
@@ -74,6 +95,9 @@ class LatencyModel:
             "formula": "a + b*MMACs" + (" + c*Mparams" if self.uses_params else ""),
             "coefficients": [] if self.coef is None else [float(c) for c in self.coef],
             "points": len(self.points),
+            "outliers": [
+                {"width": p.width, "resolution": p.resolution, "latency_ms": p.latency_ms} for p in self.outliers
+            ],
             "loo_median_abs_error": float(np.median(errors)) if errors.size else None,
             "loo_max_abs_error": float(errors.max()) if errors.size else None,
             "loo_within_10pct": float((errors <= 0.10).mean()) if errors.size else None,

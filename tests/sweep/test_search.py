@@ -136,3 +136,17 @@ def test_parse_errors() -> None:
     with pytest.raises(UsageError, match="resolution must be an integer >= 32"):
         parse_resolutions("224,16")
     assert parse_resolutions("160,224,192") == [224, 192, 160]
+
+
+def test_latency_model_leaves_out_a_measurement_from_a_busy_spell(features: dict[float, tuple[float, float]]) -> None:
+    rng = np.random.default_rng(1)
+    truth = {w: 0.3 + 0.01 * m + 0.04 * p for w, (m, p) in features.items()}
+    points = [Point(w, RESOLUTION, *features[w], truth[w] * rng.normal(1, 0.02)) for w in list(features)[::2]]
+    busy = points[1]
+    points[1] = Point(busy.width, busy.resolution, busy.mmacs, busy.mparams, busy.latency_ms * 3)  # 3x: a busy spell
+    model = LatencyModel().fit(points)
+    assert model.outliers == [points[1]] and model.summary()["outliers"][0]["width"] == busy.width
+    errors = [model.predict(*features[w]) / truth[w] - 1 for w in features]  # type: ignore[operator]
+    assert max(abs(e) for e in errors) < 0.06
+    clean = LatencyModel().fit([p for i, p in enumerate(points) if i != 1])
+    assert clean.outliers == [] and np.allclose(clean.coef, model.coef)  # type: ignore[arg-type]
