@@ -55,20 +55,18 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def count_macs(model: nn.Module, resolution: int) -> int:
-    """Multiply-accumulates of convolutions and linear layers for one image at ``resolution``."""
-    total = 0
+def _layer_costs(model: nn.Module, resolution: int) -> list[tuple[int, int]]:
+    """(multiply-accumulates, output elements) of every convolution and linear layer for one image."""
+    costs: list[tuple[int, int]] = []
 
     def conv_hook(module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        nonlocal total
         assert isinstance(module, nn.Conv2d)
         kh, kw = module.kernel_size
-        total += output.numel() * (module.in_channels // module.groups) * kh * kw
+        costs.append((output.numel() * (module.in_channels // module.groups) * kh * kw, output.numel()))
 
     def linear_hook(module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        nonlocal total
         assert isinstance(module, nn.Linear)
-        total += output.numel() * module.in_features
+        costs.append((output.numel() * module.in_features, output.numel()))
 
     handles = []
     for module in model.modules():
@@ -82,7 +80,18 @@ def count_macs(model: nn.Module, resolution: int) -> int:
     finally:
         for handle in handles:
             handle.remove()
-    return total
+    return costs
+
+
+def count_macs(model: nn.Module, resolution: int) -> int:
+    """Multiply-accumulates of convolutions and linear layers for one image at ``resolution``."""
+    return sum(macs for macs, _ in _layer_costs(model, resolution))
+
+
+def count_activations(model: nn.Module, resolution: int) -> int:
+    """Elements written by the convolutions and linear layers for one image at ``resolution`` (a measure of
+    the memory traffic that depthwise and elementwise layers are bound by)."""
+    return sum(elements for _, elements in _layer_costs(model, resolution))
 
 
 def model_info(name: str, width: float = 1.0, resolution: int | None = None, num_classes: int = 1000) -> ModelInfo:

@@ -1,7 +1,10 @@
-"""A latency model fitted on measured points: latency = a + b * MMACs (+ c * M params with enough points).
+"""A latency model fitted on measured points: latency = a + b * MMACs, + c * M params from five points,
++ d * M activations from seven.
 
 Multiply-accumulates are counted exactly for each (width, resolution), so the model sees the steps that
-rounding channels to multiples of 8 puts into latency; the parameter term absorbs memory traffic.
+rounding channels to multiples of 8 puts into latency; the parameter term absorbs weight traffic and the
+activation term (elements written by the convolutions) the memory-bound depthwise and elementwise work,
+which does not shrink with resolution as MACs do.
 Its error is reported by leave-one-out: each measured point predicted by a fit on the others.
 The fit is robust: a single measurement that landed in a busy spell of a shared machine (2-4x its latency,
 seen here) is left out of the fit once its relative residual stands far outside the others'.
@@ -16,6 +19,11 @@ import numpy as np
 OUTLIER_MADS = 4.0
 OUTLIER_FLOOR = 0.15  # never call a point within 15% of the fit an outlier
 MIN_INLIERS = 4
+PARAMS_FROM = 5  # points needed before the parameter term joins the fit
+ACTIVATIONS_FROM = 7  # ... and the activation term
+
+
+Features = tuple[float, float, float]  # (MMACs, M params, M activations) of one (width, resolution)
 
 
 @dataclass(frozen=True)
@@ -26,27 +34,30 @@ class Point:
     resolution: int
     mmacs: float
     mparams: float
+    mactivations: float
     latency_ms: float
 
 
-def _design(points: list[Point], with_params: bool) -> np.ndarray:
-    columns = [np.ones(len(points)), np.array([p.mmacs for p in points])]
-    if with_params:
-        columns.append(np.array([p.mparams for p in points]))
-    return np.column_stack(columns)
+def _row(mmacs: float, mparams: float, mactivations: float, terms: int) -> list[float]:
+    return [1.0, mmacs, mparams, mactivations][:terms]
+
+
+def _design(points: list[Point], terms: int) -> np.ndarray:
+    return np.array([_row(p.mmacs, p.mparams, p.mactivations, terms) for p in points])
 
 
 @dataclass
 class LatencyModel:
-    """Least-squares fit of latency on MACs (and parameters once there are at least five points)."""
+    """Robust least-squares fit of latency on MACs, parameters and activations (terms join as points grow)."""
 
     points: list[Point] = field(default_factory=list)
     coef: np.ndarray | None = None
     outliers: list[Point] = field(default_factory=list)  # measured, but left out of the fit
 
     @property
-    def uses_params(self) -> bool:
-        return len(self.points) >= 5
+    def terms(self) -> int:
+        """Coefficients fitted: 2, 3 from PARAMS_FROM points, 4 from ACTIVATIONS_FROM points."""
+        return 2 + (len(self.points) >= PARAMS_FROM) + (len(self.points) >= ACTIVATIONS_FROM)
 
     def fit(self, points: list[Point]) -> LatencyModel:
         """Least squares on ``points``, refitted without outliers: points whose relative residual exceeds
@@ -55,7 +66,7 @@ class LatencyModel:
         self.outliers = []
         if len(points) < 2:
             return self
-        design = _design(self.points, self.uses_params)
+        design = _design(self.points, self.terms)
         latency = np.array([p.latency_ms for p in points])
         keep = np.ones(len(points), dtype=bool)
         for _ in range(3):
@@ -66,15 +77,16 @@ class LatencyModel:
             if inliers.sum() < MIN_INLIERS or (inliers == keep).all():
                 break
             keep = inliers
+        else:
+            self.coef = np.linalg.lstsq(design[keep], latency[keep], rcond=None)[0]
         self.outliers = [p for p, k in zip(points, keep, strict=True) if not k]
         return self
 
-    def predict(self, mmacs: float, mparams: float) -> float | None:
+    def predict(self, mmacs: float, mparams: float, mactivations: float) -> float | None:
         """Predicted latency in ms, or None before two points are measured."""
         if self.coef is None:
             return None
-        features = [1.0, mmacs] + ([mparams] if self.uses_params else [])
-        return float(np.dot(self.coef, features))
+        return float(np.dot(self.coef, _row(mmacs, mparams, mactivations, len(self.coef))))
 
     def leave_one_out(self) -> list[float]:
         """Relative errors (predicted / measured - 1) of each point predicted from the others."""
@@ -83,7 +95,7 @@ class LatencyModel:
             others = self.points[:i] + self.points[i + 1 :]
             if len(others) < 2:
                 continue
-            predicted = LatencyModel().fit(others).predict(point.mmacs, point.mparams)
+            predicted = LatencyModel().fit(others).predict(point.mmacs, point.mparams, point.mactivations)
             if predicted is not None:
                 errors.append(predicted / point.latency_ms - 1)
         return errors
@@ -92,7 +104,7 @@ class LatencyModel:
         """Coefficients and leave-one-out error statistics, for the sweep record and the report."""
         errors = np.abs(self.leave_one_out())
         return {
-            "formula": "a + b*MMACs" + (" + c*Mparams" if self.uses_params else ""),
+            "formula": " + ".join(["a", "b*MMACs", "c*Mparams", "d*Mactivations"][: self.terms]),
             "coefficients": [] if self.coef is None else [float(c) for c in self.coef],
             "points": len(self.points),
             "outliers": [

@@ -29,14 +29,20 @@ from edgeconv.exporters.calibration import CalibrationSet
 from edgeconv.exporters.export import artifact_name
 from edgeconv.exporters.gate import AccuracyGateError, export_int8_gated
 from edgeconv.models import create_model
-from edgeconv.models.factory import count_macs, count_params, estimate_batchnorm_statistics, model_config
+from edgeconv.models.factory import (
+    count_activations,
+    count_macs,
+    count_params,
+    estimate_batchnorm_statistics,
+    model_config,
+)
 from edgeconv.results import ResultsStore
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.device import device_info
 from edgeconv.runtime.result import BenchResult, median_latency
 from edgeconv.select import Selection, candidates, pareto_front, select
-from edgeconv.sweep.latency_model import LatencyModel
+from edgeconv.sweep.latency_model import Features, LatencyModel
 from edgeconv.sweep.search import CONFIRM_SAMPLES, SearchResult, search_width
 from edgeconv.sweep.space import distinct_architectures
 from edgeconv.targets import LocalTarget
@@ -77,7 +83,7 @@ class Sweep:
         self.config, self.out, self.store, self.target, self.log = config, Path(out_dir), store, target, log
         self.device_id = target.device_id
         self.spec = get_exporter(config.format)
-        self.features: dict[tuple[float, int], tuple[float, float]] = {}
+        self.features: dict[tuple[float, int], Features] = {}
         self.widths: dict[int, list[float]] = {}
         self.data: dict[int, DataSplits] = {}
         self.probe_log: list[dict[str, Any]] = []
@@ -91,11 +97,12 @@ class Sweep:
             self.data[resolution] = load_data(self.config.data, resolution)
         return self.data[resolution]
 
-    def feature(self, width: float, resolution: int) -> tuple[float, float]:
-        """(MMACs, M params) of a candidate, counted once."""
+    def feature(self, width: float, resolution: int) -> Features:
+        """(MMACs, M params, M activations) of a candidate, counted once."""
         if (width, resolution) not in self.features:
             net = create_model(self.config.model, width, len(self.splits(resolution).class_names), resolution)
-            self.features[(width, resolution)] = (count_macs(net, resolution) / 1e6, count_params(net) / 1e6)
+            counts = count_macs(net, resolution), count_params(net), count_activations(net, resolution)
+            self.features[(width, resolution)] = (counts[0] / 1e6, counts[1] / 1e6, counts[2] / 1e6)
         return self.features[(width, resolution)]
 
     def candidate_widths(self, resolution: int) -> list[float]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from edgeconv.sweep.latency_model import LatencyModel, Point
+from edgeconv.sweep.latency_model import Features, LatencyModel, Point
 
 COARSE_POINTS = 4
 CONFIRM_SAMPLES = 3
@@ -49,12 +49,12 @@ def search_width(
     resolution: int,
     budget_ms: float,
     measure: Measure,
-    features: Callable[[float, int], tuple[float, float]],
+    features: Callable[[float, int], Features],
     model: LatencyModel,
 ) -> SearchResult:
     """Search ``widths`` (sorted) at ``resolution``. ``measure(width, resolution, samples)`` returns the median
     latency statistic of at least ``samples`` measurements (reusing earlier ones); ``features`` returns
-    (MMACs, M params); ``model`` is refitted on every new value (it may already hold points of other
+    (MMACs, M params, M activations); ``model`` is refitted on every new value (it may already hold points of other
     resolutions, which improves the first guesses)."""
     result = SearchResult(resolution, None)
 
@@ -63,9 +63,8 @@ def search_width(
         if result.samples.get(width, 0) < samples:
             result.measured[width] = measure(width, resolution, samples)
             result.samples[width] = samples
-            mmacs, mparams = features(width, resolution)
             others = [p for p in model.points if (p.width, p.resolution) != (width, resolution)]
-            model.fit([*others, Point(width, resolution, mmacs, mparams, result.measured[width])])
+            model.fit([*others, Point(width, resolution, *features(width, resolution), result.measured[width])])
         return result.measured[width]
 
     def bracket() -> tuple[int | None, int | None]:
@@ -97,7 +96,7 @@ def _guess(
     hi: int,
     resolution: int,
     budget_ms: float,
-    features: Callable[[float, int], tuple[float, float]],
+    features: Callable[[float, int], Features],
     model: LatencyModel,
 ) -> int:
     """The index in (lo, hi) the model predicts to be the widest under budget; the midpoint without a model.
