@@ -134,7 +134,7 @@ def test_export_int8_all_formats_from_cli(cli, trained_checkpoint: Path, tmp_pat
         "--calib-size",
         "100",
         "--max-drop",
-        "3",
+        "5",
         "-o",
         tmp_path,
         "--json",

@@ -104,12 +104,12 @@ def test_onnx_int8_is_per_channel_qdq(artifacts: Artifacts) -> None:
 
 
 @pytest.mark.parametrize(("fmt", "precision"), [("tflite", "int8"), ("openvino", "int8"), ("onnx", "int8")])
-def test_int8_accuracy_is_within_one_point_and_reproducible(
+def test_int8_accuracy_is_within_the_gate_and_reproducible(
     artifacts: Artifacts, calibration: Any, fmt: str, precision: str
 ) -> None:
     artifact = artifacts[(fmt, precision)]
     accuracy = sidecar(artifact)["accuracy"]
-    assert accuracy["drop_points"] <= accuracy["max_drop"] == 3.0 and accuracy["top1_agreement"] >= 0.9
+    assert accuracy["drop_points"] <= accuracy["max_drop"] == 5.0 and accuracy["top1_agreement"] >= 0.9
     assert accuracy["float_top1"] > 0.4
     _, data = calibration
     logits = artifact_logits(Path(artifact.path), data.val.images, data.preprocessing)
