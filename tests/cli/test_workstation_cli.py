@@ -143,7 +143,7 @@ def test_export_int8_all_formats_from_cli(cli, trained_checkpoint: Path, tmp_pat
     records = {r["format"]: r for r in json.loads(result.stdout)}
     assert set(records) == {"onnx", "tflite", "openvino"}
     for record in records.values():
-        assert record["precision"] == "int8" and record["accuracy"]["drop_points"] <= 3.0
+        assert record["precision"] == "int8" and record["accuracy"]["drop_points"] <= 5.0
         assert record["calibration"]["size"] == 100
     assert "[3/3] openvino int8" in result.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
