@@ -3,9 +3,10 @@ latency model's prediction error on every candidate.
 
 1. Runs the README's sweep command in a fresh database and times it (goal: under 10 minutes on 2 cores).
 2. Measures every candidate width at every resolution with the same probes (the exhaustive grid; each point
-   the median of --grid-rounds interleaved measurements), checks that the search found the widest width under
-   budget that the grid finds, and predicts every grid point with the latency model fitted on the search's own
-   measurements (goal: 90% within +-10%).
+   the median of --grid-rounds interleaved measurements, half taken just before the sweep and half just after
+   it, so that the machine's drift over those minutes cancels), checks that the search found the widest width
+   under budget that the grid finds, and predicts every grid point with the latency model fitted on the
+   search's own measurements (goal: 90% within +-10%).
 Writes benchmarks/results/sweep.{json,md}.
 
     python benchmarks/sweep.py
@@ -14,6 +15,7 @@ Writes benchmarks/results/sweep.{json,md}.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import shlex
 import statistics
@@ -26,13 +28,15 @@ from typing import Any
 
 from rich.progress import track
 
+from edgeconv.cli.sweep_cmd import sweep_command, sweep_config
 from edgeconv.results import open_store
-from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.artifact_info import artifact_sha256
 from edgeconv.sweep import Sweep, SweepConfig
 from edgeconv.sweep.latency_model import LatencyModel, Point
 from edgeconv.targets import get_target
 
 RESULTS = Path(__file__).parent / "results"
+Key = tuple[float, int]
 README_SWEEP = Path(__file__).parent.parent / "Makefile"
 
 
@@ -46,27 +50,62 @@ def readme_command() -> list[str]:
 
 
 def verdict(agree: list[dict[str, Any]]) -> str:
-    """SAME when the search found the grid's widths; WITHIN NOISE when every width between the two answers has
-    grid rounds on both sides of the budget; DIFFER otherwise."""
+    """SAME when the search found the grid's widths; WITHIN NOISE when every width between the two answers was
+    measured on both sides of the budget (by the grid's rounds or the search's own samples); DIFFER otherwise."""
     if all(a["search"] == a["grid"] for a in agree):
         return "SAME"
-    if all(a["within_grid_noise"] for a in agree):
+    if all(a["within_noise"] for a in agree):
         undecided = "; ".join(
             f"{a['resolution']} px: {', '.join(f'{w:g}' for w in a['undecided_widths'])}"
             for a in agree
             if a["undecided_widths"]
         )
-        return f"WITHIN NOISE: the grid's own rounds put these widths on both sides of the budget ({undecided})"
+        return f"WITHIN NOISE: these widths were measured on both sides of the budget ({undecided})"
     return "DIFFER"
+
+
+def readme_config(args: list[str]) -> SweepConfig:
+    """The SweepConfig of the README's sweep, parsed by the `edgeconv sweep` command itself."""
+    params = sweep_command.make_context("sweep", list(args[1:])).params
+    return sweep_config(**{name: params[name] for name in inspect.signature(sweep_config).parameters})
+
+
+def measure_rounds(
+    target: Any, paths: dict[Key, Path], config: SweepConfig, rounds: dict[Key, list[float]], count: int, phase: str
+) -> None:
+    """``count`` interleaved rounds over every grid point (each round visits every point once)."""
+    for index in range(count):
+        for key in track(list(paths), description=f"grid {phase} the sweep, round {index + 1}/{count}", transient=True):
+            rounds[key].append(target.measure(paths[key], config.threads, config.bench).stat(config.stat))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--grid-rounds", type=int, default=3, help="measurements of each grid point (median)")
+    parser.add_argument(
+        "--grid-rounds",
+        type=int,
+        default=4,
+        help="measurements of each grid point, half before the sweep and half after it (median)",
+    )
     grid_rounds = parser.parse_args().grid_rounds
     args = readme_command()
+    config = readme_config(args)
     work = Path(tempfile.mkdtemp(prefix="edgeconv-sweep-bench-"))
     out_dir, db = work / "out", work / "results.sqlite"
+    target = get_target("local")
+
+    # The exhaustive grid: the same probe artifacts (exported in a directory and database of its own, so the
+    # timed sweep finds nothing ready) and the same measurement settings. The machine drifts by 10% or more over
+    # minutes, so half of the grid rounds run just before the sweep and half just after it; each grid point is
+    # the median of its rounds.
+    with open_store(work / "grid.sqlite") as store:
+        grid_sweep = Sweep(config, work / "grid", store, target, lambda message: None)
+        keys = [(w, r) for r in config.resolutions for w in grid_sweep.candidate_widths(r)]
+        paths = {k: grid_sweep.probe_artifact(*k) for k in track(keys, description="probe artifacts", transient=True)}
+        features = {key: grid_sweep.feature(*key) for key in keys}
+    rounds: dict[Key, list[float]] = {key: [] for key in keys}
+    measure_rounds(target, paths, config, rounds, grid_rounds // 2, "before")
+
     if "--out" in args:  # the demo's own output directory is replaced by a scratch one
         del args[args.index("--out") : args.index("--out") + 2]
     args += ["--out", str(out_dir), "--db", str(db), "--json"]
@@ -75,25 +114,25 @@ def main() -> None:
     proc = subprocess.run([sys.executable, "-m", "edgeconv", *args], capture_output=True, text=True, check=True)
     wall = time.perf_counter() - started
     summary = json.loads(proc.stdout)
-    config = summary["config"]
 
-    # The exhaustive grid: the same probe artifacts and measurement settings, measured afresh (the search's own
-    # measurements are not reused, so that the grid judges them). Single sub-millisecond measurements scatter by
-    # +-10% on a shared machine; each grid point is the median of interleaved rounds.
-    sweep_config = SweepConfig(**{**config, "bench": BenchSettings(**config["bench"]), "remeasure": False})
-    target = get_target("local")
-    with open_store(db) as store:
-        sweep = Sweep(sweep_config, out_dir, store, target, lambda message: None)
-        keys = [(w, r) for r in sweep_config.resolutions for w in sweep.candidate_widths(r)]
-        paths = {key: sweep.probe_artifact(*key) for key in track(keys, description="probe artifacts", transient=True)}
-        features = {key: sweep.feature(*key) for key in keys}
-    rounds: dict[tuple[float, int], list[float]] = {key: [] for key in keys}
-    for index in range(grid_rounds):
-        for key in track(keys, description=f"grid round {index + 1}/{grid_rounds}", transient=True):
-            rounds[key].append(target.measure(paths[key], config["threads"], sweep_config.bench).stat(config["stat"]))
+    measure_rounds(target, paths, config, rounds, grid_rounds - grid_rounds // 2, "after")
+    before = grid_rounds // 2
+    drift = (
+        statistics.median(statistics.median(v[before:]) / statistics.median(v[:before]) for v in rounds.values())
+        if before
+        else 1.0
+    )
     grid = {key: statistics.median(values) for key, values in rounds.items()}
     spread = statistics.median((max(v) - min(v)) / statistics.median(v) for v in rounds.values())
-    budget = config["budget_ms"]
+    budget = config.budget_ms
+    with open_store(db) as store:  # every sample the search took of each probe it measured
+        searched_samples = {
+            (p["width"], p["resolution"]): [
+                b.stat(config.stat)
+                for b in store.find_benches(artifact_sha256(Path(p["artifact"])), target.device_id, config.threads)
+            ]
+            for p in summary["probes"]
+        }
     agree = []
     for search in summary["searches"]:
         r = search["resolution"]
@@ -104,14 +143,15 @@ def main() -> None:
             for (w, res) in grid
             if res == r and min(search["best_width"] or 0, best or 0) < w <= max(search["best_width"] or 0, best or 0)
         ]
-        # Widths whose own grid rounds fall on both sides of the budget: the grid cannot place them either.
-        undecided = [w for w in sorted(between) if min(rounds[(w, r)]) <= budget <= max(rounds[(w, r)])]
+        # Widths measured on both sides of the budget (grid rounds and search samples): no one answer is right.
+        seen = {w: rounds[(w, r)] + searched_samples.get((w, r), []) for w in between}
+        undecided = [w for w in sorted(between) if min(seen[w]) <= budget <= max(seen[w])]
         agree.append(
             {
                 "resolution": r,
                 "search": search["best_width"],
                 "grid": best,
-                "within_grid_noise": undecided == sorted(between),
+                "within_noise": undecided == sorted(between),
             }
         )
         agree[-1]["undecided_widths"] = undecided
@@ -132,8 +172,16 @@ def main() -> None:
         "grid_prediction_within_10pct": within,
         "grid_rounds": grid_rounds,
         "grid_round_spread_median": spread,
+        "grid_drift_after_over_before": drift,
         "grid_errors": [
-            {"width": w, "resolution": r, "measured_ms": grid[(w, r)], "rounds_ms": rounds[(w, r)], "error": e}
+            {
+                "width": w,
+                "resolution": r,
+                "measured_ms": grid[(w, r)],
+                "rounds_ms": rounds[(w, r)],
+                "search_samples_ms": searched_samples.get((w, r), []),
+                "error": e,
+            }
             for (w, r), e in sorted(errors.items())
         ],
         "selection": summary["selection"]["reason"],
@@ -153,7 +201,9 @@ def main() -> None:
         + f" (**{verdict(agree)}**)",
         f"- latency model fitted on the search's points, predicting every grid point: {within:.0%} within +-10% "
         f"(goal 90%: **{'PASS' if within >= 0.9 else 'FAIL'}**); each grid point is the median of {grid_rounds} "
-        f"interleaved measurements, whose spread (max-min over median) is {spread:.0%} at the median point",
+        f"interleaved measurements ({grid_rounds // 2} before the sweep, the rest after it: the machine ran "
+        f"{drift:.0%} as fast after as before, median over points), whose spread (max-min over median) is "
+        f"{spread:.0%} at the median point",
         f"- selection: {report['selection']}",
         "",
         "| width | px | measured ms | model error |",

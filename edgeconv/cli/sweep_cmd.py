@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
 from edgeconv.cli.common import db_option, err, json_flag, out, print_json
 from edgeconv.errors import UsageError, require
+
+if TYPE_CHECKING:
+    from edgeconv.sweep import SweepConfig
 
 
 def print_selection(selection: dict[str, Any]) -> None:
@@ -36,6 +39,53 @@ def print_selection(selection: dict[str, Any]) -> None:
         )
     out.print(table)
     out.print(("[green]selected[/]: " if chosen else "[red]no selection[/]: ") + selection["reason"])
+
+
+def sweep_config(
+    model: str,
+    budget_ms: float,
+    stat: str,
+    widths: str | None,
+    width_range: str | None,
+    resolutions: str,
+    fmt: str,
+    precision: str,
+    threads: int,
+    data: str,
+    epochs: int,
+    weights: str | None,
+    distil: bool,
+    remeasure: bool,
+    runs: int,
+    min_seconds: float,
+) -> SweepConfig:
+    """The SweepConfig that these `edgeconv sweep` options describe (checked: model, format, precision)."""
+    from edgeconv.exporters import get_exporter
+    from edgeconv.models.registry import get_spec
+    from edgeconv.runtime.bench import BenchSettings
+    from edgeconv.sweep import SweepConfig
+    from edgeconv.sweep.space import parse_resolutions, parse_widths
+
+    get_spec(model)
+    spec = get_exporter(fmt)
+    if precision not in spec.precisions:
+        raise UsageError(f"{fmt} export supports {', '.join(spec.precisions)}, not {precision!r}")
+    return SweepConfig(
+        model=model,
+        budget_ms=budget_ms,
+        widths=parse_widths(widths, width_range),
+        resolutions=parse_resolutions(resolutions),
+        stat=stat,
+        format=fmt,
+        precision=precision,
+        threads=threads,
+        data=data,
+        epochs=epochs,
+        weights=weights,
+        distil=distil,
+        remeasure=remeasure,
+        bench=BenchSettings(runs=runs, min_seconds=min_seconds),
+    )
 
 
 @click.command("sweep")
@@ -104,33 +154,27 @@ def sweep_command(
       edgeconv sweep --model mobilenetv2 --budget-ms 20 --width-range 0.25:1.4 --resolutions 224,160
     """
     require("torch", "host", "edgeconv sweep")
-    from edgeconv.exporters import get_exporter
-    from edgeconv.models.registry import get_spec
     from edgeconv.results import open_store
-    from edgeconv.runtime.bench import BenchSettings
-    from edgeconv.sweep import Sweep, SweepConfig
-    from edgeconv.sweep.space import parse_resolutions, parse_widths
+    from edgeconv.sweep import Sweep
     from edgeconv.targets import get_target
 
-    get_spec(model)
-    spec = get_exporter(fmt)
-    if precision not in spec.precisions:
-        raise UsageError(f"{fmt} export supports {', '.join(spec.precisions)}, not {precision!r}")
-    config = SweepConfig(
-        model=model,
-        budget_ms=budget_ms,
-        widths=parse_widths(widths, width_range),
-        resolutions=parse_resolutions(resolutions),
-        stat=stat,
-        format=fmt,
-        precision=precision,
-        threads=threads,
-        data=data,
-        epochs=epochs,
-        weights=weights,
-        distil=distil,
-        remeasure=remeasure,
-        bench=BenchSettings(runs=runs, min_seconds=min_seconds),
+    config = sweep_config(
+        model,
+        budget_ms,
+        stat,
+        widths,
+        width_range,
+        resolutions,
+        fmt,
+        precision,
+        threads,
+        data,
+        epochs,
+        weights,
+        distil,
+        remeasure,
+        runs,
+        min_seconds,
     )
     chosen_target = get_target(target)
     with open_store(db) as store, err.status("sweeping...") as status:

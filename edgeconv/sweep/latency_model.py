@@ -5,19 +5,22 @@ Multiply-accumulates are counted exactly for each (width, resolution), so the mo
 rounding channels to multiples of 8 puts into latency; the parameter term absorbs weight traffic and the
 activation term (elements written by the convolutions) the memory-bound depthwise and elementwise work,
 which does not shrink with resolution as MACs do.
-Its error is reported by leave-one-out: each measured point predicted by a fit on the others.
+Every coefficient is kept non-negative (a fixed overhead and costs per MAC, weight and activation cannot be
+negative): an unconstrained fit on a dozen noisy points trades a negative term against a positive one and
+then extrapolates badly. Its error is reported by leave-one-out: each measured point predicted by a fit on the others.
 The fit is robust: a single measurement that landed in a busy spell of a shared machine (2-4x its latency,
 seen here) is left out of the fit once its relative residual stands far outside the others'.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 OUTLIER_MADS = 4.0
-OUTLIER_FLOOR = 0.15  # never call a point within 15% of the fit an outlier
+OUTLIER_FLOOR = 0.30  # within 30% of the fit is ordinary here: quiet and busy spells of a shared VM are ~30% apart
 MIN_INLIERS = 4
 PARAMS_FROM = 5  # points needed before the parameter term joins the fit
 ACTIVATIONS_FROM = 7  # ... and the activation term
@@ -46,9 +49,27 @@ def _design(points: list[Point], terms: int) -> np.ndarray:
     return np.array([_row(p.mmacs, p.mparams, p.mactivations, terms) for p in points])
 
 
+def nonnegative_lstsq(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least squares with every coefficient >= 0. Exact for the few columns here: the optimum is the
+    unconstrained fit on some subset of columns, so every subset is tried and the best feasible one kept."""
+    columns = design.shape[1]
+    best, best_error = np.zeros(columns), float(np.sum(target**2))
+    for size in range(1, columns + 1):
+        for subset in itertools.combinations(range(columns), size):
+            coef = np.linalg.lstsq(design[:, subset], target, rcond=None)[0]
+            if (coef < 0).any():
+                continue
+            error = float(np.sum((design[:, subset] @ coef - target) ** 2))
+            if error < best_error:
+                best, best_error = np.zeros(columns), error
+                best[list(subset)] = coef
+    return best
+
+
 @dataclass
 class LatencyModel:
-    """Robust least-squares fit of latency on MACs, parameters and activations (terms join as points grow)."""
+    """Robust non-negative least squares of latency on MACs, parameters and activations (terms join as points
+    grow)."""
 
     points: list[Point] = field(default_factory=list)
     coef: np.ndarray | None = None
@@ -60,7 +81,7 @@ class LatencyModel:
         return 2 + (len(self.points) >= PARAMS_FROM) + (len(self.points) >= ACTIVATIONS_FROM)
 
     def fit(self, points: list[Point]) -> LatencyModel:
-        """Least squares on ``points``, refitted without outliers: points whose relative residual exceeds
+        """Non-negative least squares on ``points``, refitted without outliers: points whose relative residual exceeds
         ``OUTLIER_MADS`` robust standard deviations (and ``OUTLIER_FLOOR``), while enough points remain."""
         self.points = list(points)
         self.outliers = []
@@ -70,7 +91,7 @@ class LatencyModel:
         latency = np.array([p.latency_ms for p in points])
         keep = np.ones(len(points), dtype=bool)
         for _ in range(3):
-            self.coef = np.linalg.lstsq(design[keep], latency[keep], rcond=None)[0]
+            self.coef = nonnegative_lstsq(design[keep], latency[keep])
             residual = design @ self.coef / latency - 1
             spread = 1.4826 * float(np.median(np.abs(residual[keep])))
             inliers = np.abs(residual) <= max(OUTLIER_MADS * spread, OUTLIER_FLOOR)
@@ -78,7 +99,7 @@ class LatencyModel:
                 break
             keep = inliers
         else:
-            self.coef = np.linalg.lstsq(design[keep], latency[keep], rcond=None)[0]
+            self.coef = nonnegative_lstsq(design[keep], latency[keep])
         self.outliers = [p for p, k in zip(points, keep, strict=True) if not k]
         return self
 

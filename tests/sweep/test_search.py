@@ -11,7 +11,7 @@ from torch import nn
 from edgeconv.errors import UsageError
 from edgeconv.models import create_model
 from edgeconv.models.factory import count_activations, count_macs, count_params
-from edgeconv.sweep.latency_model import Features, LatencyModel, Point
+from edgeconv.sweep.latency_model import Features, LatencyModel, Point, nonnegative_lstsq
 from edgeconv.sweep.search import CONFIRM_SAMPLES, coarse_indices, search_width
 from edgeconv.sweep.space import distinct_architectures, parse_resolutions, parse_widths
 
@@ -157,3 +157,23 @@ def test_latency_model_leaves_out_a_measurement_from_a_busy_spell(features: dict
     clean = LatencyModel().fit([p for i, p in enumerate(points) if i != 1])
     assert clean.outliers == []
     assert all(model.predict(*f) == pytest.approx(clean.predict(*f), rel=1e-9) for f in features.values())
+
+
+def test_nonnegative_lstsq_is_lstsq_when_feasible_and_drops_a_negative_term() -> None:
+    x = np.random.default_rng(2).uniform(1, 10, 20)
+    design = np.column_stack([np.ones(20), x, x**2])
+    assert np.allclose(nonnegative_lstsq(design, 0.5 + 0.3 * x + 0.01 * x**2), [0.5, 0.3, 0.01])
+    concave = 2.0 + 0.3 * x - 0.02 * x**2  # unconstrained, the x^2 term comes out negative
+    assert np.linalg.lstsq(design, concave, rcond=None)[0][2] < 0
+    coef = nonnegative_lstsq(design, concave)
+    assert coef[2] == 0 and (coef >= 0).all()
+    assert np.allclose(coef[:2], np.linalg.lstsq(design[:, :2], concave, rcond=None)[0])
+
+
+def test_latency_model_coefficients_are_never_negative(features: dict[float, Features]) -> None:
+    rng = np.random.default_rng(3)
+    points = [
+        Point(w, RESOLUTION, m, p, a, (0.3 + 0.012 * m) * rng.normal(1, 0.08)) for w, (m, p, a) in features.items()
+    ]
+    model = LatencyModel().fit(points)
+    assert model.coef is not None and len(model.coef) == 4 and (model.coef >= 0).all()
