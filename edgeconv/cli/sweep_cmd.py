@@ -120,28 +120,7 @@ def sweep_config(
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/sweep", show_default=True)
 @json_flag
 @db_option
-def sweep_command(
-    model: str,
-    budget_ms: float,
-    stat: str,
-    widths: str | None,
-    width_range: str | None,
-    resolutions: str,
-    fmt: str,
-    precision: str,
-    threads: int,
-    target: str,
-    data: str,
-    epochs: int,
-    weights: str | None,
-    distil: bool,
-    remeasure: bool,
-    runs: int,
-    min_seconds: float,
-    out_dir: str,
-    as_json: bool,
-    db: str | None,
-) -> None:
+def sweep_command(target: str, out_dir: str, as_json: bool, db: str | None, **options: Any) -> None:
     """Find the most accurate width (and resolution) whose latency on the target meets the budget.
 
     Latency is searched on random-weight probes (coarse grid, a latency model fitted on the measured points,
@@ -158,24 +137,7 @@ def sweep_command(
     from edgeconv.sweep import Sweep
     from edgeconv.targets import get_target
 
-    config = sweep_config(
-        model,
-        budget_ms,
-        stat,
-        widths,
-        width_range,
-        resolutions,
-        fmt,
-        precision,
-        threads,
-        data,
-        epochs,
-        weights,
-        distil,
-        remeasure,
-        runs,
-        min_seconds,
-    )
+    config = sweep_config(**options)
     chosen_target = get_target(target)
     with open_store(db) as store, err.status("sweeping...") as status:
 
