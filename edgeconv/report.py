@@ -70,10 +70,18 @@ def accuracy_plot(summary: dict[str, Any]) -> bytes:
         xs = [c["latency_ms"][stat] for c in found]
         ys = [c["top1"] * 100 for c in found]
         ax.scatter(xs, ys, color="steelblue", zorder=3, label="candidates")
-        for c, x, y in zip(found, xs, ys, strict=True):
-            ax.annotate(
-                f"w{c['width']:g} r{c['resolution']}", (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points"
+        xspan, yspan = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+        labelled: list[tuple[float, float]] = []
+        for c, x, y in sorted(zip(found, xs, ys, strict=True), key=lambda item: item[1]):
+            crowd = sum(abs(x - lx) < 0.06 * xspan and abs(y - ly) < 0.04 * yspan for lx, ly in labelled)
+            ax.annotate(  # labels of points close together are stacked downwards
+                f"w{c['width']:g} r{c['resolution']}",
+                (x, y),
+                fontsize=7,
+                xytext=(4, 3 - 9 * crowd),
+                textcoords="offset points",
             )
+            labelled.append((x, y))
         if front:
             ax.plot(
                 [c["latency_ms"][stat] for c in front],
