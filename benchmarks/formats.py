@@ -7,9 +7,10 @@ measured with edgeconv.runtime in a fresh process per measurement (the `local` t
 torch thread pools in the measured process) in interleaved rounds (the median of the rounds' p50 is reported,
 so that drift on a shared machine hits every artifact alike). OpenVINO's benchmark_app measures the same IR
 files with the same settings (-hint none -nstreams 1 -nthreads N); the ratio edgeconv / benchmark_app must
-stay in [0.9, 1.1]. benchmark_app's median is the plugin's own timer, which leaves out the Python binding
-(50-80 us per call here); the wall-clock ratio (edgeconv's mean over benchmark_app's duration per iteration)
-compares like with like. Exports found in --work are reused. Writes benchmarks/results/formats.{json,md}.
+stay in [0.9, 1.1]. benchmark_app's median is the plugin's own timer, which leaves out the Python call
+around it (3-10% here: benchmarks/openvino_timer.py); the wall-clock ratio (edgeconv's mean over
+benchmark_app's duration per iteration) compares like with like. Exports found in --work are reused. Writes
+benchmarks/results/formats.{json,md}.
 
     python benchmarks/formats.py                          # widths 0.5, 0.75, 1.0; 96 px, latency also at 224
     python benchmarks/formats.py --widths 0.75 --rounds 2  # quicker

@@ -33,6 +33,10 @@ class OpenVINOSession(Session):
         self._request.infer()
         return np.array(self._request.get_output_tensor(0).data)
 
+    def plugin_latency_ms(self) -> float:
+        """The plugin's own timing of the last inference (what benchmark_app's statistics are made of)."""
+        return float(self._request.latency)
+
 
 def _spec(port: Any, path: Path, fallback_name: str) -> TensorSpec:
     name = sorted(port.get_names())[0] if port.get_names() else fallback_name
