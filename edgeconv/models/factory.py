@@ -88,10 +88,12 @@ def count_macs(model: nn.Module, resolution: int) -> int:
     return sum(macs for macs, _ in _layer_costs(model, resolution))
 
 
-def count_activations(model: nn.Module, resolution: int) -> int:
-    """Elements written by the convolutions and linear layers for one image at ``resolution`` (a measure of
-    the memory traffic that depthwise and elementwise layers are bound by)."""
-    return sum(elements for _, elements in _layer_costs(model, resolution))
+def latency_features(model: nn.Module, resolution: int) -> tuple[float, float, float]:
+    """(M multiply-accumulates, M parameters, M activations) for one image at ``resolution``, in one forward
+    pass. Activations are the elements the convolutions and linear layers write: the memory traffic that
+    depthwise and elementwise layers are bound by."""
+    costs = _layer_costs(model, resolution)
+    return sum(m for m, _ in costs) / 1e6, count_params(model) / 1e6, sum(e for _, e in costs) / 1e6
 
 
 def model_info(name: str, width: float = 1.0, resolution: int | None = None, num_classes: int = 1000) -> ModelInfo:

@@ -29,13 +29,7 @@ from edgeconv.exporters.calibration import CalibrationSet
 from edgeconv.exporters.export import artifact_name
 from edgeconv.exporters.gate import AccuracyGateError, export_int8_gated
 from edgeconv.models import create_model
-from edgeconv.models.factory import (
-    count_activations,
-    count_macs,
-    count_params,
-    estimate_batchnorm_statistics,
-    model_config,
-)
+from edgeconv.models.factory import estimate_batchnorm_statistics, latency_features, model_config
 from edgeconv.results import ResultsStore
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.bench import BenchSettings
@@ -101,8 +95,7 @@ class Sweep:
         """(MMACs, M params, M activations) of a candidate, counted once."""
         if (width, resolution) not in self.features:
             net = create_model(self.config.model, width, len(self.splits(resolution).class_names), resolution)
-            counts = count_macs(net, resolution), count_params(net), count_activations(net, resolution)
-            self.features[(width, resolution)] = (counts[0] / 1e6, counts[1] / 1e6, counts[2] / 1e6)
+            self.features[(width, resolution)] = latency_features(net, resolution)
         return self.features[(width, resolution)]
 
     def candidate_widths(self, resolution: int) -> list[float]:

@@ -10,7 +10,7 @@ from torch import nn
 
 from edgeconv.errors import UsageError
 from edgeconv.models import create_model
-from edgeconv.models.factory import count_activations, count_macs, count_params
+from edgeconv.models.factory import latency_features, model_info
 from edgeconv.sweep.latency_model import Features, LatencyModel, Point, nonnegative_lstsq
 from edgeconv.sweep.search import CONFIRM_SAMPLES, coarse_indices, search_width
 from edgeconv.sweep.space import distinct_architectures, parse_resolutions, parse_widths
@@ -33,11 +33,24 @@ def widths() -> list[float]:
 
 @pytest.fixture(scope="module")
 def features(widths: list[float]) -> dict[float, Features]:
-    nets = {w: create_model("mobilenetv2", w, 10, RESOLUTION) for w in widths}
-    return {
-        w: (count_macs(n, RESOLUTION) / 1e6, count_params(n) / 1e6, count_activations(n, RESOLUTION) / 1e6)
-        for w, n in nets.items()
-    }
+    return {w: latency_features(create_model("mobilenetv2", w, 10, RESOLUTION), RESOLUTION) for w in widths}
+
+
+def test_latency_features_count_exactly() -> None:
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1),  # 8 x 16 x 16 out, 27 MACs each
+        nn.Conv2d(8, 8, 3, padding=1, groups=8),  # depthwise: 8 x 16 x 16 out, 9 MACs each
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 10),  # 10 out, 8 MACs each
+    )
+    mmacs, mparams, mactivations = latency_features(net, 32)
+    assert round(mmacs * 1e6) == 2048 * 27 + 2048 * 9 + 10 * 8
+    assert round(mparams * 1e6) == (3 * 9 * 8 + 8) + (9 * 8 + 8) + (8 * 10 + 10)
+    assert round(mactivations * 1e6) == 2048 + 2048 + 10
+    info = model_info("mobilenetv2", 0.75, RESOLUTION, 10)  # agrees with the published-table counts
+    mmacs, mparams, _ = latency_features(create_model("mobilenetv2", 0.75, 10, RESOLUTION), RESOLUTION)
+    assert (round(mmacs * 1e6), round(mparams * 1e6)) == (info.macs, info.params)
 
 
 def staircase_latency(mmacs: float, mparams: float, mactivations: float) -> float:
@@ -177,3 +190,10 @@ def test_latency_model_coefficients_are_never_negative(features: dict[float, Fea
     ]
     model = LatencyModel().fit(points)
     assert model.coef is not None and len(model.coef) == 4 and (model.coef >= 0).all()
+
+
+def test_latency_model_keeps_an_ordinary_quiet_or_busy_spell_measurement(features: dict[float, Features]) -> None:
+    points = [Point(w, RESOLUTION, m, p, a, 0.3 + 0.01 * m + 0.04 * p + 0.02 * a) for w, (m, p, a) in features.items()]
+    narrowest = points[0]
+    points[0] = Point(narrowest.width, RESOLUTION, *features[narrowest.width], narrowest.latency_ms * 1.3)
+    assert LatencyModel().fit(points).outliers == []  # 30% off: an ordinary spell here, and the anchor
