@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 DEMO_DIR ?= runs/demo
 
-.PHONY: demo test lint install device-install clean
+.PHONY: demo test lint install wheel device-install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,18 +19,26 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip check
 	touch $@
 
-# The device side as a Raspberry Pi gets it: the three runtimes, and no torch, onnx, tensorflow, jax or nncf.
-$(DEVICE_VENV)/.installed: pyproject.toml
+# The wheel a board installs (never an editable checkout, which would hide a module left out of the wheel).
+wheel: $(VENV)/.installed
+	rm -rf dist build *.egg-info  # stale build output would slip into the wheel
+	$(VENV)/bin/python -m build --wheel --outdir dist . > /dev/null
+
+# The device side as a Raspberry Pi gets it: edgeconv's wheel with the three runtimes, and no torch, onnx,
+# tensorflow, jax or nncf. Rebuilt by every `make test`, so the device tests always run the current wheel.
+device-install: wheel
+	rm -rf $(DEVICE_VENV)
 	$(PYTHON) -m venv $(DEVICE_VENV)
 	$(DEVICE_VENV)/bin/pip install --quiet --upgrade pip
-	$(DEVICE_VENV)/bin/pip install --quiet -e '.[onnx,litert,openvino]' pytest
+	$(DEVICE_VENV)/bin/pip install --quiet "$$(ls dist/edgeconv-*.whl)[onnx,litert,openvino]" pytest
 	@for pkg in torch onnx tensorflow jax nncf; do \
 		! $(DEVICE_VENV)/bin/python -c "import $$pkg" 2>/dev/null || { echo "$$pkg leaked into the device venv"; exit 1; }; \
 	done
-	touch $@
+	cd / && $(CURDIR)/$(DEVICE_VENV)/bin/python -c \
+		"import edgeconv, importlib.util as u; assert 'site-packages' in edgeconv.__file__ and u.find_spec('edgeconv.sweep')"
+	$(DEVICE_VENV)/bin/edgeconv sweep --help > /dev/null
 
 install: $(VENV)/.installed
-device-install: $(DEVICE_VENV)/.installed
 
 # The main job: the most accurate MobileNetV2 width (at 64 or 48 px) whose p90 latency on this machine meets
 # the budget, trained on the built-in digits; then the report.
@@ -41,12 +49,13 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+	$(VENV)/bin/python .ci/typecheck.py
 
-# Lint, the whole suite on the workstation, then the device tests in the torch-free venv.
-test: lint $(DEVICE_VENV)/.installed
+# Lint, the whole suite on the workstation, then the device tests in the torch-free venv installed from the
+# wheel (its pytest script, not `python -m pytest`, so that the checkout is not on sys.path).
+test: lint device-install
 	$(VENV)/bin/python -m pytest
-	$(DEVICE_VENV)/bin/python -m pytest tests/runtime
+	$(DEVICE_VENV)/bin/pytest tests/runtime
 
 clean:
-	rm -rf $(VENV) $(DEVICE_VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEVICE_VENV) dist build runs .pytest_cache .mypy_cache .ruff_cache

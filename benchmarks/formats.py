@@ -33,12 +33,11 @@ import torch
 from edgeconv.checkpoint import load_checkpoint, weights_record
 from edgeconv.data import load_data
 from edgeconv.evaluate import DataCache, evaluate
-from edgeconv.exporters import Artifact, export, get_exporter
+from edgeconv.exporters import Artifact, export, get_format
 from edgeconv.exporters.calibration import CalibrationSet, load_calibration
 from edgeconv.exporters.export import artifact_name
-from edgeconv.exporters.gate import export_int8_gated
 from edgeconv.models import create_model
-from edgeconv.models.factory import model_config
+from edgeconv.models.factory import model_config, model_stem
 from edgeconv.runtime import BenchSettings
 from edgeconv.runtime.artifact_info import sidecar_path
 from edgeconv.runtime.device import device_info
@@ -62,7 +61,8 @@ THREADS = (1, 2)
 
 def checkpoint_for(width: float, resolution: int, epochs: int, work: Path) -> Path:
     """Train MobileNetV2 at ``width`` on digits unless a checkpoint from an earlier run exists."""
-    path = work / f"train_w{width:g}" / f"mobilenetv2_w{width:g}_r{resolution}.pt"
+    stem = model_stem({"model": "mobilenetv2", "width": width, "resolution": resolution})
+    path = work / f"train_w{width:g}" / f"{stem}.pt"
     if not path.with_suffix(".train.json").exists():  # written when training finished
         print(f"training mobilenetv2 {width} at {resolution} px for {epochs} epochs", flush=True)
         data = load_data("digits", resolution)
@@ -83,17 +83,13 @@ def export_all(ckpt: Path, out: Path, resolution: int | None = None) -> list[Any
     weights = weights_record(ckpt)
     artifacts = []
     for fmt, precision in PLAN:
-        existing = out / artifact_name(model_config(model), precision, get_exporter(fmt).suffix)
+        existing = out / artifact_name(model_config(model), precision, get_format(fmt).suffix)
         if existing.is_file() and sidecar_path(existing).is_file():  # exported by an earlier run
             artifacts.append(Artifact.load(existing))
             continue
         started = time.perf_counter()
-        if precision == "int8" and resolution is None:
-            artifact = export_int8_gated(
-                model, fmt, calib, data.val, out, calibration_pool=pool, weights=weights, meta=meta
-            )
-        else:
-            artifact = export(model, fmt, precision, calib, out, weights=weights, meta=meta)
+        val = data.val if resolution is None else None
+        artifact = export(model, fmt, precision, calib, out, val=val, calibration_pool=pool, weights=weights, meta=meta)
         print(f"  exported {Path(artifact.path).name} in {time.perf_counter() - started:.0f} s", flush=True)
         artifacts.append(artifact)
     return artifacts

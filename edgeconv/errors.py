@@ -6,6 +6,7 @@ This module is imported by the device side: it must stay free of heavy imports.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 
@@ -36,3 +37,16 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
         raise MissingExtraError(
             f"{purpose} needs the '{extra}' extra ({module} is not importable: {exc}): pip install 'edgeconv[{extra}]'"
         ) from None
+
+
+def require_installed(module: str, extra: str, purpose: str) -> None:
+    """Like :func:`require`, but only checks that ``module`` is installed, without importing it (importing a
+    heavy framework prints its own warnings; the code that uses it imports it where its output is silenced)."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise MissingExtraError(
+            f"{purpose} needs the '{extra}' extra ({module} is not installed): pip install 'edgeconv[{extra}]'"
+        )

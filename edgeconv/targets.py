@@ -49,7 +49,6 @@ class LocalTarget:
             "--max-seconds",
             str(settings.max_seconds),
             "--json",
-            "-",
             "--no-store",
         ]
         try:

@@ -1,13 +1,15 @@
 """The int8 accuracy gate: evaluate a staged int8 artifact on held-out images right after export, and retry
-with safer recipes before failing loudly when top-1 drops more than allowed."""
+with safer recipes before failing loudly when top-1 drops more than allowed. ``export()`` runs it whenever
+it is given held-out images; nothing else calls it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -15,14 +17,17 @@ import torch
 from edgeconv.data import ImageSet
 from edgeconv.errors import EdgeconvError
 from edgeconv.evaluate import artifact_logits
-from edgeconv.exporters.artifact import Artifact
 from edgeconv.exporters.calibration import CalibrationSet
-from edgeconv.exporters.export import export
 from edgeconv.exporters.recipe import QuantRecipe, fallback_recipes
 from edgeconv.metrics import agreement, topk_accuracy
 from edgeconv.runtime.preprocess import Preprocessing
 
+if TYPE_CHECKING:
+    from edgeconv.exporters.artifact import Artifact
+
 DEFAULT_MAX_DROP = 1.0  # percentage points of top-1
+Accept = Callable[[Path], dict[str, Any]]  # checks a staged artifact; raises to reject it
+Write = Callable[[QuantRecipe, CalibrationSet, Accept], "Artifact"]  # one gated conversion attempt
 
 
 class AccuracyGateError(EdgeconvError):
@@ -78,42 +83,26 @@ class AccuracyGate:
         return {**record, "max_drop": self.max_drop, "attempts": list(self.attempts)}
 
 
-def export_int8_gated(
-    model: torch.nn.Module,
-    format: str,
+def gated(
+    write: Write,
+    gate: AccuracyGate,
+    first: QuantRecipe,
     calibration: CalibrationSet,
-    val: ImageSet,
-    out_dir: str | Path,
-    *,
-    max_drop: float = DEFAULT_MAX_DROP,
-    recipe: QuantRecipe | None = None,
-    calibration_pool: CalibrationSet | None = None,
-    weights: dict[str, Any] | None = None,
-    meta: dict[str, Any] | None = None,
+    calibration_pool: CalibrationSet | None,
+    format: str,
 ) -> Artifact:
-    """Export int8, trying the default recipe, then more calibration data (``calibration_pool``) with the
-    format's alternative method, then float first/last layers; raise when none stays within ``max_drop``."""
-    gate = AccuracyGate(model, val, calibration.preprocessing, max_drop)
-    first = recipe or QuantRecipe()
+    """Try ``first``, then more calibration data (``calibration_pool``) with the format's alternative method,
+    then float first/last layers; the first attempt ``gate`` accepts is written. Raise when none stays within
+    the gate's limit."""
     for attempt in fallback_recipes(first, len(calibration_pool) if calibration_pool else 0):
         calib = calibration_pool if attempt.method == "alternative" and calibration_pool is not None else calibration
         try:
-            return export(
-                model,
-                format,
-                "int8",
-                calib,
-                out_dir,
-                weights=weights,
-                meta=meta,
-                recipe=attempt,
-                accept=partial(_check_with, gate, attempt),
-            )
+            return write(attempt, calib, partial(_check_with, gate, attempt))
         except _Rejected:
             continue
     best = max(gate.attempts, key=itemgetter("top1"))
     raise AccuracyGateError(
         f"int8 {format} export loses too much accuracy: best of {len(gate.attempts)} recipes reaches top-1 "
         f"{best['top1']:.2%} against float {best['float_top1']:.2%} (drop {best['drop_points']:.2f} points, "
-        f"limit --max-drop {max_drop:g}); nothing was written"
+        f"limit --max-drop {gate.max_drop:g}); nothing was written"
     )

@@ -8,6 +8,7 @@ global min/max statistics (the quantizer's default moving average clips outputs)
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -44,15 +45,21 @@ def _float_tflite(model: torch.nn.Module, example: torch.Tensor) -> bytes:
     return bytes(edge_model.model_content())
 
 
-def _int8(float_model: bytes, request: ConversionRequest) -> bytes:
+def _int8(float_model: bytes, request: ConversionRequest) -> tuple[bytes, list[str]]:
+    """The full-integer model and the names of the ops the recipe kept in float."""
     from ai_edge_quantizer import calibrator, quantizer, recipe
     from ai_edge_quantizer.utils import qsv_utils
 
     if request.calibration is None:
         raise UsageError("int8 TFLite export needs calibration images")
     options = request.recipe
-    float_ops = (["FULLY_CONNECTED"] if options.float_ends else []) + (["INPUT", "OUTPUT"] if options.float_io else [])
-    keep_float = [{"regex": ".*", "operation": op, "algorithm_key": "no_quantize", "op_config": {}} for op in float_ops]
+    ops = _ops(float_model)
+    kinds = dict((name, kind) for kind, name in ops)
+    # the quantizer names an op by its output tensors ("name;"), so an anchored regex picks exactly that op
+    float_nodes = request.float_ends(ops)
+    keep_float = [_no_quantize(f"^{re.escape(name)};", kinds[name]) for name in float_nodes]
+    if options.float_io:
+        keep_float += [_no_quantize(".*", "INPUT"), _no_quantize(".*", "OUTPUT")]
     q = quantizer.Quantizer(float_model)
     q.load_quantization_recipe([*recipe.static_wi8_ai8(), *keep_float])
     update = qsv_utils.moving_average_update if options.method == "alternative" else qsv_utils.min_max_update
@@ -61,7 +68,23 @@ def _int8(float_model: bytes, request: ConversionRequest) -> bytes:
     samples = [{input_name: x} for x in request.calibration.arrays("NHWC", options.calib_size)]
     calib.calibrate({signature: samples}, q._recipe_manager)  # documented path for custom QSV statistics
     result = q.quantize(calib.get_model_qsvs(), enable_progress_report=False)
-    return bytes(result.quantized_model)
+    return bytes(result.quantized_model), float_nodes
+
+
+def _no_quantize(regex: str, operation: str) -> dict[str, Any]:
+    return {"regex": regex, "operation": operation, "algorithm_key": "no_quantize", "op_config": {}}
+
+
+def _ops(model: bytes) -> list[tuple[str, str]]:
+    """(op type, first output tensor name) of every op of a .tflite flatbuffer, in graph order."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
+    interpreter.allocate_tensors()
+    names = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
+    return [(op["op_name"], names[op["outputs"][0]]) for op in interpreter._get_ops_details()]
 
 
 def _fp16(float_model: bytes) -> bytes:
@@ -113,8 +136,9 @@ def convert(request: ConversionRequest) -> dict[str, Any]:
         model = cached_conversion(
             "tflite", request.model, request.example, lambda: _float_tflite(request.model, request.example)
         )
+        float_nodes: list[str] = []
         if request.precision == "int8":
-            model = _int8(model, request)
+            model, float_nodes = _int8(model, request)
         elif request.precision == "fp16":
             model = _fp16(model)
         graph = describe_graph(model)
@@ -128,6 +152,7 @@ def convert(request: ConversionRequest) -> dict[str, Any]:
             "calibration": "global min/max" if request.recipe.method == "minmax" else "moving-average min/max",
             "io": graph["io_dtypes"],
             "float_islands": graph["float_islands"] - (2 if request.recipe.float_io else 0),
+            "float_nodes": float_nodes,
             "recipe": request.recipe.to_dict(),
         }
     elif request.precision == "fp16":

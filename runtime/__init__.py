@@ -6,13 +6,12 @@ on a board with ``pip install 'edgeconv[onnx]'`` (or ``[litert]``, ``[openvino]`
 
 from __future__ import annotations
 
-from edgeconv.runtime.backends import BACKENDS, Session, TensorSpec, load
+from edgeconv.runtime.backends import Session, TensorSpec, load
 from edgeconv.runtime.bench import BenchSettings, bench
 from edgeconv.runtime.device import device_info
 from edgeconv.runtime.result import BenchResult, LatencyStats
 
 __all__ = [
-    "BACKENDS",
     "BenchResult",
     "BenchSettings",
     "LatencyStats",

@@ -8,10 +8,9 @@ from typing import Any
 
 from edgeconv.atomic import sha256_files
 from edgeconv.errors import ArtifactError
+from edgeconv.runtime.formats import format_for
 
 SIDECAR_SUFFIX = ".json"
-# weights stored beside the main file (OpenVINO IR keeps them in a .bin next to the .xml)
-_COMPANIONS = {".xml": (".bin",)}
 
 
 def sidecar_path(path: Path) -> Path:
@@ -20,8 +19,8 @@ def sidecar_path(path: Path) -> Path:
 
 
 def artifact_files(path: Path) -> list[Path]:
-    """The artifact's file and any companion files it needs (in a fixed order)."""
-    return [path] + [path.with_suffix(s) for s in _COMPANIONS.get(path.suffix.lower(), ())]
+    """The artifact's file and any companion files its format needs (in a fixed order)."""
+    return format_for(path).files(path)
 
 
 def artifact_sha256(path: Path) -> str:
@@ -43,7 +42,7 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def describe_artifact(path: Path, backend_format: str) -> dict[str, Any]:
+def describe_artifact(path: Path) -> dict[str, Any]:
     """Hash, size, format and precision of an artifact, with the model description from its sidecar."""
     sidecar = read_sidecar(path) or {}
     files = artifact_files(path)
@@ -55,7 +54,7 @@ def describe_artifact(path: Path, backend_format: str) -> dict[str, Any]:
         "name": path.name,
         "sha256": artifact_sha256(path),
         "size_bytes": sum(f.stat().st_size for f in files),
-        "format": sidecar.get("format", backend_format),
+        "format": sidecar.get("format", format_for(path).name),
         "precision": sidecar.get("precision", "unknown"),
         "model": sidecar.get("model"),
         "has_sidecar": bool(sidecar),

@@ -16,7 +16,7 @@ import numpy as np
 
 from edgeconv.errors import UsageError
 from edgeconv.runtime.artifact_info import describe_artifact
-from edgeconv.runtime.backends import backend_for, load
+from edgeconv.runtime.backends import load
 from edgeconv.runtime.backends.base import Session
 from edgeconv.runtime.device import available_cores, device_info
 from edgeconv.runtime.memory import current_rss_mb, peak_rss_mb
@@ -88,7 +88,7 @@ def bench(
     t0 = time.perf_counter()
     session = load(path, threads=threads, **backend_options)
     init_ms = (time.perf_counter() - t0) * 1e3
-    artifact = describe_artifact(path, backend_for(path).name)
+    artifact = describe_artifact(path)
     x = sample_input(session)
     t0 = time.perf_counter()
     session.run(x)  # checks the input once; the timed loops run it unchecked

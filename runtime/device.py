@@ -86,6 +86,26 @@ def _throttled() -> str | None:
     return out.stdout.strip().partition("=")[2] or None
 
 
+def int8_path(info: dict[str, Any]) -> str:
+    """The int8 dot-product instructions this CPU offers, which decide how fast (and, on x86 without VNNI,
+    how exactly: u8 x s8 pairs saturate at 16 bits) int8 kernels run: ``avx512-vnni``, ``avx-vnni``,
+    ``amx``, ``avx2`` (no VNNI), ``neon-i8mm``, ``neon-dotprod``, ``neon``, else ``generic``."""
+    flags = set(info.get("cpu_flags") or [])
+    for flag, path in (
+        ("amx_int8", "amx"),
+        ("avx512_vnni", "avx512-vnni"),
+        ("avx_vnni", "avx-vnni"),
+        ("avx2", "avx2"),
+        ("i8mm", "neon-i8mm"),
+        ("asimddp", "neon-dotprod"),
+        ("asimd", "neon"),
+    ):
+        if flag in flags:
+            return path
+    machine = str(info.get("machine") or "")
+    return "neon" if machine in ("aarch64", "arm64") else "generic"
+
+
 def available_cores() -> int:
     """Cores this process may run on (its CPU affinity), the sensible default thread count."""
     try:
@@ -118,4 +138,5 @@ def device_info() -> dict[str, Any]:
     }
     identity = "|".join(str(info[k]) for k in ("hostname", "machine", "board", "cpu_model", "cores_logical"))
     info["device_id"] = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    info["int8_path"] = int8_path(info)
     return info

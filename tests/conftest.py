@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
+TEST_MODEL = FIXTURES / "digits_mobilenetv2_w0.35_r32.pt"
 
 
 @pytest.fixture(autouse=True)
@@ -79,15 +80,8 @@ def tiny_openvino(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """MobileNetV2 0.35 trained for a few epochs on the built-in digits at 32 px (workstation tests only)."""
-    import torch
-
-    from edgeconv.data import load_data
-    from edgeconv.models import create_model
-    from edgeconv.train import TrainConfig, fit
-
-    torch.set_num_threads(2)
-    data = load_data("digits", 32)
-    model = create_model("mobilenetv2", 0.35, 10, 32)
-    config = TrainConfig(epochs=8, warmup_epochs=0.3, lr=5e-3)
-    return fit(model, data, config, tmp_path_factory.mktemp("trained")).checkpoint
+    """A private copy of the committed trained test model: MobileNetV2 0.35 at 32 px on the built-in digits
+    (``tests/fixtures/make_fixtures.py`` trains it). Workstation tests only: it needs torch to load."""
+    path = tmp_path_factory.mktemp("trained") / TEST_MODEL.name
+    path.write_bytes(TEST_MODEL.read_bytes())
+    return path

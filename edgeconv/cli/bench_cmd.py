@@ -8,8 +8,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from edgeconv.atomic import write_bytes
-from edgeconv.cli.common import db_option, err, out
+from edgeconv.cli.common import backend_options, db_option, err, json_flag, out
 from edgeconv.runtime.result import BenchResult
 
 
@@ -64,25 +63,8 @@ def print_summary(result: BenchResult) -> None:
     show_default=True,
     help="Stop each phase after this long even if the minimum run count is not reached.",
 )
-@click.option(
-    "--spinning/--no-spinning",
-    default=None,
-    help="onnxruntime: let idle threads busy-wait (faster on a quiet machine, slower under contention). "
-    "[default: the runtime's]",
-)
-@click.option(
-    "--precision-hint",
-    type=click.Choice(["f32", "bf16", "f16", "default"]),
-    default=None,
-    help="OpenVINO: inference precision. [default: f32 for fp32/fp16 artifacts, the plugin's choice for int8]",
-)
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    default=None,
-    help="Write the full BenchResult as JSON to this file ('-' for stdout).",
-)
+@backend_options
+@json_flag
 @click.option("--no-store", is_flag=True, help="Do not append the result to the results database.")
 @db_option
 def bench_command(
@@ -93,27 +75,21 @@ def bench_command(
     runs: int,
     min_seconds: float,
     max_seconds: float,
-    spinning: bool | None,
-    precision_hint: str | None,
-    json_path: str | None,
+    as_json: bool,
     no_store: bool,
     db: str | None,
+    **options: object,
 ) -> None:
     """Measure the latency of MODEL_FILE (.onnx, .tflite or OpenVINO .xml) on this machine.
 
     Warms up until both --warmup runs and --warmup-seconds are reached, then measures until both --runs and
     --min-seconds are reached (like TFLite's benchmark_model). Reports p50/p90/p99, flags noisy runs, and
-    appends the result to the results database.
+    appends the result to the results database. --json prints the full BenchResult (raw samples included).
     """
     from edgeconv.results import open_store
     from edgeconv.runtime import BenchSettings, bench
 
     settings = BenchSettings(warmup, warmup_seconds, runs, min_seconds, max_seconds)
-    options: dict[str, object] = {}
-    if spinning is not None:
-        options["spinning"] = spinning
-    if precision_hint is not None:
-        options["precision_hint"] = precision_hint
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -133,13 +109,10 @@ def bench_command(
                 progress.update(task, description=phase, completed=count, refresh=True)
 
         result = bench(model_file, threads=threads, settings=settings, progress=hook, **options)
-    if json_path == "-":
+    if as_json:
         click.echo(result.to_json(), nl=False)
     else:
         print_summary(result)
-        if json_path:
-            write_bytes(json_path, result.to_json().encode())
-            err.print(f"wrote {json_path}")
     if not no_store:
         with open_store(db) as store:
             row = store.add_bench(result)

@@ -14,7 +14,7 @@ from edgeconv.errors import EdgeconvError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Tables and summaries go to stdout; progress and status to stderr, so `--json -` output stays parseable.
+# Tables and summaries go to stdout; progress and status to stderr, so `--json` output stays parseable.
 # Piped output gets 120 columns rather than rich's 80, so that tables of file names do not fold.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False)
@@ -43,8 +43,25 @@ def db_option(function: F) -> F:
 
 
 def json_flag(function: F) -> F:
-    """``--json``: print machine-readable JSON on stdout instead of a table."""
+    """``--json``: the same in every command: machine-readable JSON on stdout instead of the table (progress
+    and notes stay on stderr). To keep it in a file: ``edgeconv CMD ... --json > out.json``."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout instead of a table.")(function)
+
+
+def backend_options(function: F) -> F:
+    """One flag per runtime setting declared in the format specs (``--spinning/--no-spinning``, ...); each
+    defaults to None, the runtime's own default."""
+    from edgeconv.runtime.formats import all_formats
+
+    for spec in reversed(all_formats()):
+        for option in reversed(spec.backend_options):
+            if option.choices is None:
+                decls = [f"{option.flag}/--no-{option.flag[2:]}"]
+                kind: Any = None
+            else:
+                decls, kind = [option.flag], click.Choice(option.choices)
+            function = click.option(*decls, option.name, type=kind, default=None, help=option.help)(function)
+    return function
 
 
 def print_json(obj: Any) -> None:

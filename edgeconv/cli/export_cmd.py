@@ -10,8 +10,7 @@ from rich.table import Table
 
 from edgeconv.cli.common import err, json_flag, out, print_json
 from edgeconv.errors import EdgeconvError, UsageError, require
-
-PRECISIONS = ("fp32", "fp16", "int8")
+from edgeconv.runtime.formats import list_formats
 
 
 def _model_from_args(
@@ -48,14 +47,14 @@ def _model_from_args(
 
 def _plan(formats: str, precisions: str) -> list[tuple[str, str]]:
     """(format, precision) pairs to export; pairs a format cannot produce are skipped with a note."""
-    from edgeconv.exporters import get_exporter, list_formats
+    from edgeconv.runtime.formats import PRECISIONS, get_format
 
     names = list_formats() if formats == "all" else [f.strip() for f in formats.split(",") if f.strip()]
     wanted = [p.strip() for p in precisions.split(",") if p.strip()]
     for precision in wanted:
         if precision not in PRECISIONS:
             raise UsageError(f"unknown precision {precision!r} (precisions: {', '.join(PRECISIONS)})")
-    specs = [get_exporter(name) for name in names]
+    specs = [get_format(name) for name in names]
     plan = [(s.name, p) for s in specs for p in wanted if p in s.precisions]
     for spec in specs:
         for precision in wanted:
@@ -73,12 +72,13 @@ def _row(artifact: Any) -> list[str]:
     else:
         acc = "-"
     parity = artifact.parity
+    agree = f"{parity['top1_agreement']:.0%}" if parity.get("top1_agreement_meaningful", True) else "n/a"
     return [
         artifact.format,
         artifact.precision,
         Path(artifact.path).name,
         f"{artifact.size_bytes / 1e6:.2f}",
-        f"{parity['max_abs_diff']:.1e} / {parity['top1_agreement']:.0%}",
+        f"{parity['max_abs_diff']:.1e} / {parity['mean_abs_diff']:.1e} / {agree}",
         acc,
         f"{artifact.export_seconds:.0f}",
     ]
@@ -101,7 +101,7 @@ def _row(artifact: Any) -> list[str]:
     "formats",
     default="all",
     show_default=True,
-    help="Comma-separated formats: onnx, tflite, openvino, or all.",
+    help=f"Comma-separated formats: {', '.join(list_formats())}, or all.",
 )
 @click.option(
     "--precision",
@@ -175,7 +175,6 @@ def export_command(
     require("torch", "host", "edgeconv export")
     from edgeconv.exporters import export
     from edgeconv.exporters.calibration import CalibrationSet, load_calibration
-    from edgeconv.exporters.gate import export_int8_gated
     from edgeconv.exporters.recipe import QuantRecipe
     from edgeconv.models.factory import model_config
     from edgeconv.runtime.preprocess import Preprocessing
@@ -197,24 +196,19 @@ def export_command(
     for index, (fmt, precision) in enumerate(plan, 1):
         with err.status(f"[{index}/{len(plan)}] exporting {fmt} {precision}..."):
             try:
-                if precision == "int8" and trained and data is not None and calibration is not None:
-                    artifact = export_int8_gated(
-                        net,
-                        fmt,
-                        calibration,
-                        data.val,
-                        out_dir,
-                        max_drop=max_drop,
-                        recipe=QuantRecipe(float_io=float_io and fmt == "tflite"),
-                        calibration_pool=pool,
-                        weights=weights,
-                        meta=meta,
-                    )
-                else:
-                    recipe = QuantRecipe(float_io=float_io and fmt == "tflite")
-                    artifact = export(
-                        net, fmt, precision, calibration, out_dir, weights=weights, meta=meta, recipe=recipe
-                    )
+                artifact = export(
+                    net,
+                    fmt,
+                    precision,
+                    calibration,
+                    out_dir,
+                    val=data.val if trained and data is not None else None,
+                    max_drop=max_drop,
+                    calibration_pool=pool,
+                    recipe=QuantRecipe(float_io=float_io),
+                    weights=weights,
+                    meta=meta,
+                )
             except EdgeconvError as exc:
                 failures.append(str(exc))
                 err.print(f"[red]failed[/]: {fmt} {precision}: {exc}")
@@ -227,10 +221,13 @@ def export_command(
         print_json([a.to_dict() for a in artifacts])
     elif artifacts:
         table = Table(title=f"exported to {Path(out_dir).resolve()}")
-        for column in ("format", "precision", "file", "MB", "vs PyTorch: max |diff| / agree", "held-out top-1", "s"):
+        columns = ("format", "precision", "file", "MB", "vs PyTorch: max / mean |diff| / agree", "held-out top-1", "s")
+        for column in columns:
             table.add_column(column, justify="right" if column in ("MB", "s") else "left")
         for artifact in artifacts:
             table.add_row(*_row(artifact))
         out.print(table)
+        if any(not a.parity.get("top1_agreement_meaningful", True) for a in artifacts):
+            out.print("agree n/a: random weights give near-tied logits, so top-1 agreement says nothing there")
     if failures:
         raise EdgeconvError(failures[0] if len(failures) == 1 else f"{len(failures)} exports failed (see above)")

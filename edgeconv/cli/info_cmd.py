@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from importlib import metadata
-
 import click
 from rich.table import Table
 
@@ -12,18 +9,13 @@ from edgeconv.cli.common import json_flag, out, print_json
 
 
 def installed_backends() -> dict[str, str | None]:
-    """Backend name -> installed runtime version (None when its package is missing), without importing it."""
-    from edgeconv.runtime import BACKENDS
+    """Backend name -> "package version" of its installed runtime (None when missing), without importing it."""
+    from edgeconv.runtime.formats import all_formats
 
     found: dict[str, str | None] = {}
-    for spec in BACKENDS:
-        if importlib.util.find_spec(spec.runtime_package) is None:
-            found[spec.name] = None
-            continue
-        try:
-            found[spec.name] = metadata.version(spec.runtime_package)
-        except metadata.PackageNotFoundError:
-            found[spec.name] = "unknown version"
+    for spec in all_formats():
+        runtime = spec.installed_runtime()
+        found[spec.backend_name] = " ".join(runtime) if runtime else None
     return found
 
 
@@ -31,7 +23,8 @@ def installed_backends() -> dict[str, str | None]:
 @json_flag
 def info_command(as_json: bool) -> None:
     """Show the device fingerprint recorded with every benchmark, and the installed runtimes."""
-    from edgeconv.runtime import BACKENDS, device_info
+    from edgeconv.runtime import device_info
+    from edgeconv.runtime.formats import all_formats
 
     info = device_info()
     backends = installed_backends()
@@ -41,8 +34,8 @@ def info_command(as_json: bool) -> None:
     table = Table(show_header=False, title="this device")
     for key, value in info.items():
         table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
-    for spec in BACKENDS:
-        version = backends[spec.name]
-        status = version or f"not installed (pip install 'edgeconv[{spec.extra}]')"
-        table.add_row(f"backend {spec.name} ({', '.join(spec.suffixes)})", status)
+    for spec in all_formats():
+        version = backends[spec.backend_name]
+        status = version or f"not installed (pip install 'edgeconv[{spec.runtime_extra}]')"
+        table.add_row(f"backend {spec.backend_name} ({spec.suffix})", status)
     out.print(table)

@@ -9,7 +9,8 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import db_option, err, json_flag, out, print_json
-from edgeconv.errors import UsageError, require
+from edgeconv.errors import require
+from edgeconv.runtime.formats import PRECISIONS, list_formats
 
 if TYPE_CHECKING:
     from edgeconv.sweep import SweepConfig
@@ -60,16 +61,14 @@ def sweep_config(
     min_seconds: float,
 ) -> SweepConfig:
     """The SweepConfig that these `edgeconv sweep` options describe (checked: model, format, precision)."""
-    from edgeconv.exporters import get_exporter
     from edgeconv.models.registry import get_spec
     from edgeconv.runtime.bench import BenchSettings
+    from edgeconv.runtime.formats import get_format
     from edgeconv.sweep import SweepConfig
     from edgeconv.sweep.space import parse_resolutions, parse_widths
 
     get_spec(model)
-    spec = get_exporter(fmt)
-    if precision not in spec.precisions:
-        raise UsageError(f"{fmt} export supports {', '.join(spec.precisions)}, not {precision!r}")
+    get_format(fmt).check_precision(precision)
     return SweepConfig(
         model=model,
         budget_ms=budget_ms,
@@ -101,8 +100,10 @@ def sweep_config(
 @click.option("--widths", default=None, help="Candidate widths, e.g. 0.35,0.5,0.75,1.0,1.4 (the default).")
 @click.option("--width-range", default=None, help="Candidate widths LOW:HIGH in steps of 0.05, e.g. 0.25:1.4.")
 @click.option("--resolutions", default="224", show_default=True, help="Candidate input sizes, e.g. 224,192,160.")
-@click.option("--format", "-f", "fmt", default="tflite", show_default=True, help="onnx, tflite or openvino.")
-@click.option("--precision", "-p", default="int8", show_default=True, help="fp32, fp16 or int8.")
+@click.option(
+    "--format", "-f", "fmt", default="tflite", show_default=True, help=f"One of: {', '.join(list_formats())}."
+)
+@click.option("--precision", "-p", default="int8", show_default=True, help=f"One of: {', '.join(PRECISIONS)}.")
 @click.option("--threads", "-t", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--target", default="local", show_default=True, help="Where to measure.")
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,11 @@ def model_config(model: nn.Module) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise UsageError("this model was not built by edgeconv.models.create_model (it records the input size)")
     return config
+
+
+def model_stem(config: Mapping[str, Any]) -> str:
+    """``mobilenetv2_w0.75_r224``: the name every file made from this model starts with."""
+    return f"{config['model']}_w{config['width']:g}_r{config['resolution']}"
 
 
 def count_params(model: nn.Module) -> int:

@@ -23,13 +23,13 @@ from edgeconv.atomic import write_json
 from edgeconv.checkpoint import load_checkpoint, weights_record
 from edgeconv.data import DataSplits, ImageSet, load_data
 from edgeconv.evaluate import DataCache, evaluate
-from edgeconv.exporters import Artifact, export, get_exporter
+from edgeconv.exporters import Artifact, export, get_format
 from edgeconv.exporters.artifact import SCHEMA_VERSION as ARTIFACT_SCHEMA
 from edgeconv.exporters.calibration import CalibrationSet
 from edgeconv.exporters.export import artifact_name
-from edgeconv.exporters.gate import AccuracyGateError, export_int8_gated
+from edgeconv.exporters.gate import AccuracyGateError
 from edgeconv.models import create_model
-from edgeconv.models.factory import estimate_batchnorm_statistics, latency_features, model_config
+from edgeconv.models.factory import estimate_batchnorm_statistics, latency_features, model_config, model_stem
 from edgeconv.results import ResultsStore
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.bench import BenchSettings
@@ -76,7 +76,7 @@ class Sweep:
     def __init__(self, config: SweepConfig, out_dir: Path, store: ResultsStore, target: LocalTarget, log: Log) -> None:
         self.config, self.out, self.store, self.target, self.log = config, Path(out_dir), store, target, log
         self.device_id = target.device_id
-        self.spec = get_exporter(config.format)
+        self.spec = get_format(config.format)
         self.features: dict[tuple[float, int], Features] = {}
         self.widths: dict[int, list[float]] = {}
         self.data: dict[int, DataSplits] = {}
@@ -143,12 +143,17 @@ class Sweep:
         complete = all(f.is_file() for f in artifact_files(path)) and sidecar_path(path).is_file()
         if complete and Artifact.load(path).schema_version == ARTIFACT_SCHEMA:
             return path
-        if self.config.precision == "int8" and calib is not None and val is not None:
-            artifact = export_int8_gated(
-                net, self.config.format, calib, val, out, max_drop=self.config.max_drop, weights=weights, meta=meta
-            )
-        else:
-            artifact = export(net, self.config.format, self.config.precision, calib, out, weights=weights, meta=meta)
+        artifact = export(
+            net,
+            self.config.format,
+            self.config.precision,
+            calib,
+            out,
+            val=val,
+            max_drop=self.config.max_drop,
+            weights=weights,
+            meta=meta,
+        )
         return Path(artifact.path)
 
     def calibration(self, resolution: int) -> CalibrationSet | None:
@@ -180,8 +185,9 @@ class Sweep:
     # -- candidates ----------------------------------------------------------------------------------------------
     def train(self, width: float, resolution: int, teacher: nn.Module | None) -> Path:
         """The finalist's checkpoint, trained now unless a previous run finished it."""
-        run_dir = self.out / "candidates" / f"{self.config.model}_w{width:g}_r{resolution}"
-        checkpoint = run_dir / f"{self.config.model}_w{width:g}_r{resolution}.pt"
+        stem = model_stem({"model": self.config.model, "width": width, "resolution": resolution})
+        run_dir = self.out / "candidates" / stem
+        checkpoint = run_dir / f"{stem}.pt"
         if checkpoint.is_file() and checkpoint.with_suffix(".train.json").is_file():
             self.log(f"train  w{width:g} r{resolution}: done in an earlier run")
             return checkpoint

@@ -19,7 +19,7 @@ from edgeconv.atomic import write_json
 from edgeconv.checkpoint import save_checkpoint
 from edgeconv.data import DataSplits, ImageSet
 from edgeconv.metrics import topk_accuracy
-from edgeconv.models.factory import model_config
+from edgeconv.models.factory import model_config, model_stem
 from edgeconv.train.batches import BatchMaker
 from edgeconv.train.config import TrainConfig
 
@@ -104,8 +104,7 @@ def fit(
     if teacher is not None:
         teacher.eval()
     out_dir = Path(out_dir)
-    stem = f"{config_model['model']}_w{config_model['width']:g}_r{config_model['resolution']}"
-    checkpoint = out_dir / f"{stem}.pt"
+    checkpoint = out_dir / f"{model_stem(config_model)}.pt"
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"val_top1": -1.0}
     started = time.perf_counter()
@@ -153,7 +152,7 @@ def fit(
             on_epoch(record)
     seconds = time.perf_counter() - started
     write_json(
-        out_dir / f"{stem}.train.json",
+        checkpoint.with_suffix(".train.json"),
         {"best": best, "history": history, "seconds": seconds, "config": config.to_dict()},
     )
     return TrainResult(checkpoint, best, history, seconds)

@@ -1,63 +1,85 @@
-"""Backend registry: which runtime loads which file suffix, and which pip extra provides it.
+"""``load()``: open a model file with the backend its format names (``edgeconv.runtime.formats``).
 
 Backends are imported only when a file of theirs is loaded, so a device needs just the one runtime it uses.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeconv.errors import ArtifactError, UsageError
-from edgeconv.runtime.backends.base import Session, TensorSpec
+from edgeconv.errors import ArtifactError, EdgeconvError, UsageError
+from edgeconv.quiet import quiet
+from edgeconv.runtime.backends.base import Opened, Session, TensorSpec
+from edgeconv.runtime.formats import FormatSpec, format_for
 
 
-@dataclass(frozen=True)
-class BackendSpec:
-    """One inference runtime: its name, the file suffixes it loads, its module and the extra installing it."""
-
-    name: str
-    suffixes: tuple[str, ...]
-    module: str
-    runtime_package: str
-    extra: str
-
-
-BACKENDS: tuple[BackendSpec, ...] = (
-    BackendSpec("onnxruntime", (".onnx",), "edgeconv.runtime.backends.ort", "onnxruntime", "onnx"),
-    BackendSpec("litert", (".tflite",), "edgeconv.runtime.backends.litert", "ai_edge_litert", "litert"),
-    BackendSpec("openvino", (".xml",), "edgeconv.runtime.backends.openvino", "openvino", "openvino"),
-)
-
-
-def backend_for(path: Path) -> BackendSpec:
-    """The backend that loads ``path``, chosen by its suffix."""
-    suffix = path.suffix.lower()
-    for spec in BACKENDS:
-        if suffix in spec.suffixes:
-            return spec
-    known = ", ".join(f"{s} ({b.name})" for b in BACKENDS for s in b.suffixes)
-    raise ArtifactError(f"{path.name}: unsupported model file type {suffix or '(no suffix)'!r}; edgeconv runs {known}")
-
-
-def load(path: str | Path, threads: int | None = None, **options: Any) -> Session:
-    """Load a model file with the backend its suffix names; ``options`` are backend-specific settings."""
-    path = Path(path)
-    spec = backend_for(path)
+def _check_files(path: Path, spec: FormatSpec) -> None:
     if not path.is_file():
         raise ArtifactError(f"no such model file: {path}")
     if path.stat().st_size == 0:
         raise ArtifactError(f"{path.name} is empty")
-    module = importlib.import_module(spec.module)
-    accepted = inspect.signature(module.load).parameters
-    for option in options:
-        if option not in accepted:
-            raise UsageError(f"the {option.replace('_', ' ')} setting does not apply to {spec.name} models")
-    session: Session = module.load(path, threads=threads, **options)
-    return session
+    for suffix, what in spec.companions.items():
+        companion = path.with_suffix(suffix)
+        if not companion.is_file():
+            raise ArtifactError(f"{path.name} needs its {what} {companion.name} next to it")
+        if companion.stat().st_size == 0:
+            raise ArtifactError(f"{companion.name}, the {what} of {path.name}, is empty")
 
 
-__all__ = ["BACKENDS", "BackendSpec", "Session", "TensorSpec", "backend_for", "load"]
+def _check_options(spec: FormatSpec, threads: int | None, options: dict[str, Any]) -> None:
+    if threads is not None and threads < 1:
+        raise UsageError(f"threads must be >= 1, got {threads}")
+    known = {option.name: option for option in spec.backend_options}
+    for name, value in options.items():
+        if name not in known:
+            raise UsageError(f"the {name.replace('_', ' ')} setting does not apply to {spec.backend_name} models")
+        choices = known[name].choices
+        if choices is not None and value not in choices:
+            raise UsageError(f"{name.replace('_', ' ')} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _reason(exc: BaseException) -> str:
+    """The most specific line of a runtime's exception (OpenVINO nests its messages; the last line is the
+    innermost)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def load(path: str | Path, threads: int | None = None, **options: Any) -> Session:
+    """Load a model file with the backend its suffix names.
+
+    ``threads`` sets the runtime's inference threads (None: its default); ``options`` are the backend's
+    settings declared in its format spec (e.g. ``spinning`` for onnxruntime). Any failure is one
+    :class:`ArtifactError` or :class:`UsageError` naming the file; the runtime's own logging is silenced.
+    """
+    path = Path(path)
+    spec = format_for(path)
+    _check_files(path, spec)
+    options = {name: value for name, value in options.items() if value is not None}
+    _check_options(spec, threads, options)
+    session_class: type[Session] = spec.load_backend()
+    with quiet():
+        try:
+            opened: Opened = session_class._open(path, threads, **options)
+        except EdgeconvError:
+            raise
+        except Exception as exc:  # runtimes raise their own (pybind) exception types for every kind of bad file
+            raise ArtifactError(f"{path.name} is not a loadable {spec.label} model: {_reason(exc)}") from None
+    if len(opened.inputs) != 1 or not opened.outputs:
+        raise ArtifactError(
+            f"{path.name}: expected one input and at least one output, "
+            f"found {len(opened.inputs)} and {len(opened.outputs)}"
+        )
+    return session_class(
+        path=path,
+        backend=spec.backend_name,
+        backend_version=opened.version,
+        input=opened.inputs[0],
+        output=opened.outputs[0],
+        settings={"threads": threads if threads is not None else "default", **opened.settings},
+        handle=opened.handle,
+    )
+
+
+__all__ = ["Opened", "Session", "TensorSpec", "load"]

@@ -1,4 +1,10 @@
-"""The interface every inference backend implements: load a model file, describe its I/O, run one batch."""
+"""The interface every inference backend implements: open a model file, describe its I/O, run one batch.
+
+A backend subclasses :class:`Session` and implements two methods: the ``_open`` classmethod (create the
+runtime's session; return an :class:`Opened`) and ``_run``. Everything else a load needs (file checks,
+option checks, silencing the runtime's own logging, turning its exceptions into one line, the one-input
+check) is done once, by :func:`edgeconv.runtime.backends.load`.
+"""
 
 from __future__ import annotations
 
@@ -44,8 +50,19 @@ class TensorSpec:
 
 
 @dataclass
+class Opened:
+    """What a backend's ``_open`` returns: the runtime's own object and what edgeconv records about it."""
+
+    handle: Any  # the runtime's session / interpreter / infer request
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    version: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Session(ABC):
-    """A loaded model, ready to run. Backends fill in the fields and implement :meth:`_run`."""
+    """A loaded model, ready to run. Backends implement :meth:`_open` and :meth:`_run`."""
 
     path: Path
     backend: str
@@ -53,6 +70,21 @@ class Session(ABC):
     input: TensorSpec
     output: TensorSpec
     settings: dict[str, Any] = field(default_factory=dict)
+    handle: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._bind()
+
+    @classmethod
+    @abstractmethod
+    def _open(cls, path: Path, threads: int | None) -> Opened:
+        """Create the runtime's session for ``path`` (checked to exist, with its companions) and describe it.
+        A backend adds its options (its format spec's ``backend_options``) as keyword parameters. Runtime
+        exceptions may escape: the caller turns them into one line naming the file."""
+
+    def _bind(self) -> None:
+        """Called once ``handle`` is set: cache what :meth:`_run` needs (nothing by default)."""
+        return None
 
     def run(self, array: np.ndarray) -> np.ndarray:
         """Run one batch; ``array`` must match the model input's shape and dtype exactly."""

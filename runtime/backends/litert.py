@@ -3,34 +3,31 @@ back to the legacy ``tflite-runtime`` package where ai-edge-litert has no wheel.
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgeconv.errors import ArtifactError, MissingExtraError, UsageError
-from edgeconv.quiet import quiet
-from edgeconv.runtime.backends.base import Session, TensorSpec
+from edgeconv.errors import MissingExtraError
+from edgeconv.runtime.backends.base import Opened, Session, TensorSpec
+from edgeconv.runtime.formats import get_format
 
 
-def _interpreter_class() -> tuple[Any, str, str]:
-    """(Interpreter class, package name, version) of the first installed LiteRT runtime."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-
-        return Interpreter, "ai-edge-litert", metadata.version("ai-edge-litert")
-    except ImportError:
-        pass
-    try:
-        from tflite_runtime.interpreter import Interpreter
-
-        return Interpreter, "tflite-runtime", metadata.version("tflite-runtime")
-    except ImportError:
+def _interpreter_class() -> tuple[Any, str]:
+    """(Interpreter class, "package version") of the first installed LiteRT runtime."""
+    spec = get_format("tflite")
+    installed = spec.installed_runtime()
+    if installed is None:
         raise MissingExtraError(
-            "running .tflite models needs the 'litert' extra (ai-edge-litert is not installed): "
-            "pip install 'edgeconv[litert]'"
-        ) from None
+            f"running .tflite models needs the '{spec.runtime_extra}' extra (ai-edge-litert is not installed): "
+            f"pip install 'edgeconv[{spec.runtime_extra}]'"
+        )
+    package, version = installed
+    if package == "ai-edge-litert":
+        from ai_edge_litert.interpreter import Interpreter
+    else:
+        from tflite_runtime.interpreter import Interpreter
+    return Interpreter, f"{package} {version}"
 
 
 def _spec(detail: dict[str, Any]) -> TensorSpec:
@@ -48,40 +45,28 @@ def _spec(detail: dict[str, Any]) -> TensorSpec:
 class LiteRTSession(Session):
     """A LiteRT interpreter with its tensors allocated."""
 
-    _interpreter: Any
     _input_index: int
     _output_index: int
 
+    @classmethod
+    def _open(cls, path: Path, threads: int | None) -> Opened:
+        """``threads`` sets the interpreter's (and XNNPACK's) thread count."""
+        interpreter_class, version = _interpreter_class()
+        interpreter = interpreter_class(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
+        return Opened(
+            handle=interpreter,
+            inputs=[_spec(d) for d in interpreter.get_input_details()],
+            outputs=[_spec(d) for d in interpreter.get_output_details()],
+            version=version,
+            settings={"delegate": "XNNPACK (default)"},
+        )
+
+    def _bind(self) -> None:
+        self._input_index = self.handle.get_input_details()[0]["index"]
+        self._output_index = self.handle.get_output_details()[0]["index"]
+
     def _run(self, array: np.ndarray) -> np.ndarray:
-        self._interpreter.set_tensor(self._input_index, array)
-        self._interpreter.invoke()
-        return np.array(self._interpreter.get_tensor(self._output_index))
-
-
-def load(path: Path, threads: int | None = None) -> LiteRTSession:
-    """Load a .tflite model; ``threads`` sets the interpreter's (and XNNPACK's) thread count."""
-    interpreter_class, package, version = _interpreter_class()
-    if threads is not None and threads < 1:
-        raise UsageError(f"threads must be >= 1, got {threads}")
-    try:
-        with quiet():  # the interpreter announces its XNNPACK delegate on stderr
-            interpreter = interpreter_class(model_path=str(path), num_threads=threads)
-            interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ArtifactError(f"{path.name} is not a loadable TFLite model: {first_line}") from None
-    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
-    if len(inputs) != 1 or not outputs:
-        raise ArtifactError(f"{path.name}: expected one input and at least one output")
-    session = LiteRTSession(
-        path=path,
-        backend="litert",
-        backend_version=f"{package} {version}",
-        input=_spec(inputs[0]),
-        output=_spec(outputs[0]),
-        settings={"threads": threads if threads is not None else "default", "delegate": "XNNPACK (default)"},
-    )
-    session._interpreter = interpreter
-    session._input_index = inputs[0]["index"]
-    session._output_index = outputs[0]["index"]
-    return session
+        self.handle.set_tensor(self._input_index, array)
+        self.handle.invoke()
+        return np.array(self.handle.get_tensor(self._output_index))

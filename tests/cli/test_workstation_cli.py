@@ -111,7 +111,8 @@ def test_missing_host_extra_names_the_extra(tmp_path: Path) -> None:
 def test_export_cli_writes_artifact_and_table(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("export", "-m", "mnasnet", "-w", "0.3", "-r", "32", "--num-classes", "3", "-f", "onnx", "-o", tmp_path)
     assert result.code == 0, result.stderr
-    assert "vs PyTorch: max |diff| / agree" in result.stdout and "mnasnet_w0.3_r32_fp32.onnx" in result.stdout
+    assert "vs PyTorch: max / mean |diff| / agree" in result.stdout and "mnasnet_w0.3_r32_fp32.onnx" in result.stdout
+    assert "/ n/a" in result.stdout and "random weights give near-tied logits" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "mnasnet_w0.3_r32_fp32.onnx",
         "mnasnet_w0.3_r32_fp32.onnx.json",
@@ -126,6 +127,7 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 
 def test_export_int8_all_formats_from_cli(cli, trained_checkpoint: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # --max-drop 100 makes the gate accept the first recipe on any CPU, so that --calib-size is what was used
     result = cli(
         "export",
         "--checkpoint",
@@ -134,7 +136,7 @@ def test_export_int8_all_formats_from_cli(cli, trained_checkpoint: Path, tmp_pat
         "--calib-size",
         "100",
         "--max-drop",
-        "5",
+        "100",
         "-o",
         tmp_path,
         "--json",
@@ -143,8 +145,9 @@ def test_export_int8_all_formats_from_cli(cli, trained_checkpoint: Path, tmp_pat
     records = {r["format"]: r for r in json.loads(result.stdout)}
     assert set(records) == {"onnx", "tflite", "openvino"}
     for record in records.values():
-        assert record["precision"] == "int8" and record["accuracy"]["drop_points"] <= 5.0
-        assert record["calibration"]["size"] == 100
+        assert record["precision"] == "int8" and record["calibration"]["size"] == 100
+        assert len(record["accuracy"]["attempts"]) == 1 and record["accuracy"]["recipe"]["method"] == "minmax"
+        assert record["accuracy"]["drop_points"] <= 2.0  # 100 images: measured 0.6-0.8 on an AVX2 CPU
     assert "[3/3] openvino int8" in result.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted(

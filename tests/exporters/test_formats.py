@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from edgeconv.evaluate import artifact_logits
-from edgeconv.exporters.gate import AccuracyGateError, export_int8_gated
+from edgeconv.exporters import export
+from edgeconv.exporters.gate import AccuracyGateError
 from edgeconv.metrics import topk_accuracy
 from edgeconv.runtime import load
 
@@ -79,7 +80,8 @@ def test_openvino_fp32_is_a_true_fp32_ir_run_at_f32(artifacts: Artifacts) -> Non
 def test_openvino_int8_has_fake_quantize(artifacts: Artifacts) -> None:
     artifact = artifacts[("openvino", "int8")]
     assert Path(artifact.path).read_text().count('type="FakeQuantize"') > 10
-    assert artifact.quantization["weights"] == "int8 symmetric per-channel"
+    assert artifact.quantization["weights"] == "int8 symmetric per-channel, 7-bit range (overflow fix)"
+    assert artifact.quantization["export_cpu_int8_path"] in ("avx2", "avx512-vnni", "avx-vnni", "amx", "neon-dotprod")
     assert load(artifact.path, threads=1).settings["precision_hint"] == "default"
 
 
@@ -101,6 +103,11 @@ def test_onnx_int8_is_per_channel_qdq(artifacts: Artifacts) -> None:
         and inits[n.input[0]].ndim == 4
     ]
     assert weight_scales and all(s.size > 1 for s in weight_scales)  # one scale per output channel
+    weights = [inits[n.input[0]] for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits]
+    conv_weights = [w for w in weights if w.dtype == np.int8 and w.ndim == 4]
+    # 7-bit range: u8 x s8 pair sums cannot saturate on x86 CPUs without VNNI
+    assert max(int(np.abs(w.astype(np.int16)).max()) for w in conv_weights) <= 64
+    assert artifact.quantization["weights"].endswith("7-bit range (reduce_range)")
 
 
 @pytest.mark.parametrize(("fmt", "precision"), [("tflite", "int8"), ("openvino", "int8"), ("onnx", "int8")])
@@ -108,13 +115,19 @@ def test_int8_accuracy_is_within_the_gate_and_reproducible(
     artifacts: Artifacts, calibration: Any, fmt: str, precision: str
 ) -> None:
     artifact = artifacts[(fmt, precision)]
-    accuracy = sidecar(artifact)["accuracy"]
-    assert accuracy["drop_points"] <= accuracy["max_drop"] == 5.0 and accuracy["top1_agreement"] >= 0.9
-    assert accuracy["float_top1"] > 0.4
+    record = sidecar(artifact)
+    accuracy = record["accuracy"]
+    # the production gate (1 point); measured drops with the first recipe: 0.56 / 0.56 / 0.84 (ONNX, TFLite,
+    # OpenVINO) on an AVX2 CPU without VNNI, the least exact int8 path; agreement 99.4 / 99.4 / 99.2%
+    assert accuracy["drop_points"] <= accuracy["max_drop"] == 1.0 and accuracy["top1_agreement"] >= 0.97
+    assert accuracy["float_top1"] > 0.97  # the committed model: 99.16% on every CPU path measured
     _, data = calibration
     logits = artifact_logits(Path(artifact.path), data.val.images, data.preprocessing)
     assert topk_accuracy(logits, data.val.labels) == pytest.approx(accuracy["top1"])
-    assert sidecar(artifact)["calibration"]["size"] == 200 and sidecar(artifact)["calibration"]["subset"] == "train"
+    recipe = accuracy["recipe"]
+    assert record["quantization"]["recipe"] == recipe  # the sidecar describes the recipe that passed
+    expected = 200 if recipe["method"] == "minmax" else len(data.train)  # the gate's retry takes every image
+    assert record["calibration"]["size"] == expected and record["calibration"]["subset"] == "train"
 
 
 def test_gate_fails_loudly_after_every_recipe_and_writes_nothing(
@@ -123,7 +136,7 @@ def test_gate_fails_loudly_after_every_recipe_and_writes_nothing(
     model, meta = trained
     calib, data = calibration
     with pytest.raises(AccuracyGateError, match=r"best of 3 recipes .* nothing was written"):
-        export_int8_gated(model, "onnx", calib, data.val.subset(np.arange(60)), tmp_path, max_drop=-50.0, meta=meta)
+        export(model, "onnx", "int8", calib, tmp_path, val=data.val.subset(np.arange(60)), max_drop=-50.0, meta=meta)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -138,7 +151,6 @@ def test_calibration_is_real_training_images(calibration: Any) -> None:
 
 
 def test_tflite_float_io_and_float_ends(trained: Any, calibration: Any, tmp_path: Path) -> None:
-    from edgeconv.exporters import export
     from edgeconv.exporters.recipe import QuantRecipe
 
     model, meta = trained
@@ -160,3 +172,48 @@ def test_tflite_float_io_and_float_ends(trained: Any, calibration: Any, tmp_path
     assert artifact.quantization["recipe"]["float_ends"] is True
     logits = artifact_logits(Path(artifact.path), data.val.images[:50], data.preprocessing)
     assert topk_accuracy(logits, data.val.labels[:50]) > 0.5
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "tflite", "openvino"])
+def test_float_ends_means_the_first_conv_and_the_classifier_in_every_format(
+    trained: Any, calibration: Any, artifacts: Artifacts, tmp_path: Path, fmt: str
+) -> None:
+    from edgeconv.exporters.recipe import QuantRecipe
+
+    model, meta = trained
+    calib, _ = calibration
+    artifact = export(
+        model, fmt, "int8", calib, tmp_path, meta=meta, recipe=QuantRecipe(float_ends=True, calib_size=20)
+    )
+    first_conv, classifier = artifact.quantization["float_nodes"]
+    if fmt == "onnx":
+        import onnx
+
+        graph = onnx.load(artifact.path).graph
+        by_name = {n.name: n for n in graph.node}
+        floats = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT}
+        assert by_name[first_conv].op_type == "Conv" and by_name[classifier].op_type == "Gemm"
+        assert next(n for n in graph.node if n.op_type == "Conv").name == first_conv
+        assert by_name[first_conv].input[1] in floats and by_name[classifier].input[1] in floats
+    elif fmt == "tflite":
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        interpreter = Interpreter(
+            model_path=artifact.path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        )
+        interpreter.allocate_tensors()
+        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+        ops = interpreter._get_ops_details()
+
+        def weights(kind: str) -> list[str]:
+            return [np.dtype(tensors[op["inputs"][1]]["dtype"]).name for op in ops if op["op_name"] == kind]
+
+        assert weights("CONV_2D")[0] == "float32" and set(weights("CONV_2D")[1:]) == {"int8"}
+        assert weights("FULLY_CONNECTED") == ["float32"]
+        first = next(op for op in ops if op["op_name"] == "CONV_2D")
+        assert tensors[first["outputs"][0]]["name"] == first_conv
+    else:
+        xml = Path(artifact.path).read_text()
+        assert f'name="{first_conv}"' in xml and f'name="{classifier}"' in xml
+        default = Path(artifacts[("openvino", "int8")].path).read_text()
+        assert xml.count('type="FakeQuantize"') < default.count('type="FakeQuantize"')

@@ -32,19 +32,18 @@ def run_blocked(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
 def test_bench_and_info_run_with_heavy_frameworks_blocked(kind: str, tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     model = tiny(kind)
     env = {**os.environ, "EDGECONV_DB": str(tmp_path / "device.sqlite")}
-    out = tmp_path / "bench.json"
-    proc = run_blocked(
-        "bench", str(model), "--threads", "1", "--runs", "20", "--min-seconds", "0.1", "--json", str(out), env=env
-    )
+    proc = run_blocked("bench", str(model), "--threads", "1", "--runs", "20", "--min-seconds", "0.1", env=env)
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(out.read_text())
-    assert result["runs"] >= 20 and result["latency_ms"]["p50"] > 0
     assert "p50 / p90 / p99" in proc.stdout
+    as_json = run_blocked("bench", str(model), "-t", "1", "--runs", "20", "--min-seconds", "0.1", "--json", env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    result = json.loads(as_json.stdout)
+    assert result["runs"] >= 20 and result["latency_ms"]["p50"] > 0
     info = run_blocked("info", "--json", env=env)
     assert info.returncode == 0, info.stderr
     assert all(json.loads(info.stdout)["backends"].values())
-    rows = sqlite3.connect(tmp_path / "device.sqlite").execute("SELECT runs FROM bench").fetchall()
-    assert rows == [(result["runs"],)]
+    rows = sqlite3.connect(tmp_path / "device.sqlite").execute("SELECT runs FROM bench ORDER BY id").fetchall()
+    assert len(rows) == 2 and rows[1] == (result["runs"],)
 
 
 def test_blocker_really_blocks() -> None:
@@ -59,7 +58,7 @@ def test_blocker_really_blocks() -> None:
 
 
 def test_bench_cli_json_stdout_and_results_store(cli, tiny_onnx: Path) -> None:  # type: ignore[no-untyped-def]
-    first = cli("bench", tiny_onnx, "-t", "1", "--runs", "10", "--min-seconds", "0", "--warmup", "2", "--json", "-")
+    first = cli("bench", tiny_onnx, "-t", "1", "--runs", "10", "--min-seconds", "0", "--warmup", "2", "--json")
     assert first.code == 0, first.stderr
     data = json.loads(first.stdout)
     assert data["schema_version"] == 1 and data["backend"]["settings"]["threads"] == 1
@@ -98,6 +97,18 @@ def test_bad_model_files_give_one_line_and_exit_1(cli, tmp_path: Path) -> None: 
         assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("kind", ["onnx", "tflite", "openvino"])
+def test_truncated_model_in_a_real_process_prints_only_one_line(kind: str, tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Runtimes log from native code straight to fd 2 (LiteRT announces its XNNPACK delegate before failing):
+    only a real process shows whether the user reads edgeconv's one line and nothing else."""
+    model = tiny(kind)
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 3])
+    proc = run_blocked("bench", str(model), "--no-store", env={**os.environ, "EDGECONV_DB": str(tmp_path / "db")})
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{model.name} is not a loadable" in lines[0], proc.stderr
+
+
 def test_corrupt_database_is_reported(cli, tiny_onnx: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     db = tmp_path / "broken.sqlite"
     db.write_bytes(b"not sqlite" * 100)
@@ -118,7 +129,6 @@ def test_backend_specific_settings(cli, tiny_openvino: Path, tiny_onnx: Path) ->
         "--precision-hint",
         "bf16",
         "--json",
-        "-",
         "--no-store",
     )
     assert ok.code == 0, ok.stderr

@@ -90,5 +90,8 @@ def test_bad_tflite_and_openvino_files(tmp_path: Path, tiny_openvino: Path) -> N
     broken = tmp_path / "broken.xml"
     broken.write_text("<net><layers>")
     broken.with_suffix(".bin").write_bytes(b"")
+    with pytest.raises(ArtifactError, match="broken.bin, the weights file of broken.xml, is empty"):
+        load(broken)
+    broken.with_suffix(".bin").write_bytes(b"\x00" * 64)
     with pytest.raises(ArtifactError, match="broken.xml is not a loadable OpenVINO model"):
         load(broken)
