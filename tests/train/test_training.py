@@ -71,11 +71,16 @@ def randomised(model: nn.Module, seed: int) -> nn.Module:
     return model.eval()
 
 
-def test_short_training_learns_far_above_chance(trained_checkpoint: Path) -> None:
-    payload = read_checkpoint(trained_checkpoint)
+def test_short_training_learns_far_above_chance(tmp_path: Path) -> None:
+    # 5 epochs at 32 px: 71.9% held-out top-1 on an AVX2 CPU, 66.0% with ATEN_CPU_CAPABILITY=default and
+    # ONEDNN_MAX_CPU_ISA=SSE41 (another CPU's kernels, another model); chance is 10%
+    torch.set_num_threads(2)
+    config = TrainConfig(epochs=5, warmup_epochs=0.3, lr=5e-3)
+    checkpoint = fit(create_model("mobilenetv2", 0.35, 10, 32), load_data("digits", 32), config, tmp_path).checkpoint
+    payload = read_checkpoint(checkpoint)
     meta = payload["meta"]
-    assert meta["metrics"]["val_top1"] >= 0.4  # chance is 0.1
-    history = json.loads(trained_checkpoint.with_name(trained_checkpoint.stem + ".train.json").read_text())["history"]
+    assert meta["metrics"]["val_top1"] >= 0.4
+    history = json.loads(checkpoint.with_name(checkpoint.stem + ".train.json").read_text())["history"]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert meta["class_names"] == [str(d) for d in range(10)]
     assert meta["preprocessing"]["resolution"] == 32 and meta["dataset"]["kind"] == "digits"
