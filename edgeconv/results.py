@@ -196,13 +196,15 @@ class ResultsStore:
         return [{"id": row_id, **json.loads(text)} for row_id, text in rows]
 
     def find_benches(self, sha256: str, device_id: str, threads: int) -> list[BenchResult]:
-        """Every stored benchmark of an artifact on a device with a thread count, newest first."""
+        """Every valid stored benchmark of an artifact on a device with a thread count, newest first (a result
+        taken while the device was throttled is not reused)."""
         rows = self._db.execute(
             "SELECT result_json FROM bench WHERE artifact_sha256 = ? AND device_id = ? AND threads = ?"
             " ORDER BY id DESC",
             (sha256, device_id, threads),
         ).fetchall()
-        return [BenchResult.from_dict(json.loads(row[0])) for row in rows]
+        results = [BenchResult.from_dict(json.loads(row[0])) for row in rows]
+        return [result for result in results if not result.invalid]
 
     def find_evaluation(self, sha256: str) -> dict[str, Any] | None:
         """The newest stored evaluation of a checkpoint or artifact, if any."""

@@ -77,9 +77,11 @@ def candidates(
     precision: str | None = None,
     threads: int | None = None,
     shas: set[str] | None = None,
+    include_invalid: bool = False,
 ) -> list[Candidate]:
     """Artifacts with both an evaluation and a benchmark (on ``device_id`` if given): the newest evaluation and
-    the median of its measurements per thread count and device."""
+    the median of its measurements per thread count and device. Measurements flagged invalid (taken while
+    the device was throttled or too hot) are left out unless ``include_invalid``."""
     evaluations: dict[str, dict[str, Any]] = {}
     for record in store.evaluations():
         if record["kind"] == "artifact":
@@ -92,8 +94,11 @@ def candidates(
             continue
         if (threads and row.threads != threads) or (shas is not None and row.artifact_sha256 not in shas):
             continue
+        result = store.bench_result(row.id)
+        if result.invalid and not include_invalid:
+            continue
         key = (row.artifact_sha256, row.threads, row.device_id)
-        measured.setdefault(key, []).append((row, store.bench_result(row.id)))
+        measured.setdefault(key, []).append((row, result))
     found = []
     for pairs in measured.values():
         row, bench = pairs[0]  # the newest measurement; the latency is the median of all of them

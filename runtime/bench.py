@@ -18,7 +18,8 @@ from edgeconv.errors import UsageError
 from edgeconv.runtime.artifact_info import describe_artifact
 from edgeconv.runtime.backends import load
 from edgeconv.runtime.backends.base import Session
-from edgeconv.runtime.device import available_cores, device_info
+from edgeconv.runtime.device import available_cores, conditions, device_info, invalid_reason
+from edgeconv.runtime.lock import device_lock
 from edgeconv.runtime.memory import current_rss_mb, peak_rss_mb
 from edgeconv.runtime.result import NOISY_CV, BenchResult, LatencyStats
 
@@ -69,34 +70,58 @@ def _timed_loop(
     return samples
 
 
+COOL_DOWN_LIMIT_S = 600.0
+
+
+def _cool_down(seconds: float, max_temp_c: float | None) -> None:
+    time.sleep(seconds)
+    deadline = time.monotonic() + COOL_DOWN_LIMIT_S
+    while max_temp_c is not None and time.monotonic() < deadline:
+        temperature = conditions()["temperature_c"]
+        if temperature is None or temperature <= max_temp_c:
+            return
+        time.sleep(2.0)
+
+
 def bench(
     path: str | Path,
     threads: int | None = None,
     settings: BenchSettings | None = None,
     progress: ProgressHook | None = None,
+    cooldown_s: float = 0.0,
+    max_temp_c: float | None = None,
     **backend_options: Any,
 ) -> BenchResult:
     """Measure the latency of the model file at ``path`` on this device.
 
     ``threads`` defaults to the cores this process may use. ``backend_options`` go to the backend's
-    loader (e.g. ``spinning=False`` for onnxruntime) and are recorded in the result.
+    loader (e.g. ``spinning=False`` for onnxruntime) and are recorded in the result. The device lock is held
+    from loading to the last run; the device's conditions are read before and after, and a result taken while
+    throttled (or above ``max_temp_c``) says why in ``invalid``. ``cooldown_s`` idles the device first, and
+    with ``max_temp_c`` the measurement waits (up to ``COOL_DOWN_LIMIT_S``) until the device is that cool.
     """
     path = Path(path)
     settings = settings or BenchSettings()
     threads = available_cores() if threads is None else threads
-    rss_before = current_rss_mb()
-    t0 = time.perf_counter()
-    session = load(path, threads=threads, **backend_options)
-    init_ms = (time.perf_counter() - t0) * 1e3
     artifact = describe_artifact(path)
-    x = sample_input(session)
-    t0 = time.perf_counter()
-    session.run(x)  # checks the input once; the timed loops run it unchecked
-    first_ms = (time.perf_counter() - t0) * 1e3
+    rss_before = current_rss_mb()
+    with device_lock() as lock_wait_s:
+        _cool_down(cooldown_s, max_temp_c)
+        measured_from = time.time()
+        before = conditions()
+        t0 = time.perf_counter()
+        session = load(path, threads=threads, **backend_options)
+        init_ms = (time.perf_counter() - t0) * 1e3
+        x = sample_input(session)
+        t0 = time.perf_counter()
+        session.run(x)  # checks the input once; the timed loops run it unchecked
+        first_ms = (time.perf_counter() - t0) * 1e3
 
-    limit = settings.max_seconds
-    warm = _timed_loop(session, x, settings.warmup_runs, settings.warmup_seconds, limit, "warmup", progress)
-    samples = _timed_loop(session, x, settings.runs, settings.min_seconds, limit, "measure", progress)
+        limit = settings.max_seconds
+        warm = _timed_loop(session, x, settings.warmup_runs, settings.warmup_seconds, limit, "warmup", progress)
+        samples = _timed_loop(session, x, settings.runs, settings.min_seconds, limit, "measure", progress)
+        after = conditions()
+        measured_until = time.time()
     stats = LatencyStats.from_samples(samples)
     cv = stats.std / stats.mean if stats.mean > 0 else 0.0
     return BenchResult(
@@ -116,4 +141,9 @@ def bench(
         rss_before_load_mb=rss_before,
         timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         samples_ms=samples,
+        measured_from=measured_from,
+        measured_until=measured_until,
+        lock_wait_s=round(lock_wait_s, 3),
+        conditions={"before": before, "after": after},
+        invalid=invalid_reason(before, after, max_temp_c),
     )

@@ -86,6 +86,37 @@ def _throttled() -> str | None:
     return out.stdout.strip().partition("=")[2] or None
 
 
+def conditions() -> dict[str, Any]:
+    """What may change while a device measures: clock, governor, temperature, Raspberry Pi throttle flags."""
+    cpufreq = "/sys/devices/system/cpu/cpu0/cpufreq"
+    return {
+        "governor": _read(f"{cpufreq}/scaling_governor"),
+        "cur_freq_mhz": _khz_to_mhz(_read(f"{cpufreq}/scaling_cur_freq")),
+        "max_freq_mhz": _khz_to_mhz(_read(f"{cpufreq}/scaling_max_freq")),
+        "temperature_c": _temperature_c(),
+        "throttled": _throttled(),
+    }
+
+
+# vcgencmd get_throttled: bits 0-3 hold now (under-voltage, frequency capped, throttled, soft temperature
+# limit); bits 16-19 the same since boot
+_THROTTLE_NOW = 0xF
+_THROTTLE_SINCE_BOOT = 0xF0000
+
+
+def invalid_reason(before: dict[str, Any], after: dict[str, Any], max_temp_c: float | None = None) -> str | None:
+    """Why a measurement taken between ``before`` and ``after`` cannot be trusted, or None."""
+    flags = [int(c["throttled"], 16) if c.get("throttled") else 0 for c in (before, after)]
+    if any(f & _THROTTLE_NOW for f in flags):
+        return f"throttled or frequency-capped (vcgencmd get_throttled {before['throttled']} -> {after['throttled']})"
+    if (flags[0] ^ flags[1]) & _THROTTLE_SINCE_BOOT:
+        return f"throttled during the measurement (get_throttled {before['throttled']} -> {after['throttled']})"
+    temperatures = [c["temperature_c"] for c in (before, after) if c.get("temperature_c") is not None]
+    if max_temp_c is not None and temperatures and max(temperatures) > max_temp_c:
+        return f"{max(temperatures):.1f} C, above --max-temp {max_temp_c:g} C"
+    return None
+
+
 def int8_path(info: dict[str, Any]) -> str:
     """The int8 dot-product instructions this CPU offers, which decide how fast (and, on x86 without VNNI,
     how exactly: u8 x s8 pairs saturate at 16 bits) int8 kernels run: ``avx512-vnni``, ``avx-vnni``,
@@ -118,7 +149,6 @@ def device_info() -> dict[str, Any]:
     """The fingerprint of this machine. ``device_id`` hashes the fields that identify the hardware."""
     cpu = _cpuinfo()
     flags = set((cpu.get("flags") or cpu.get("Features") or "").split())
-    cpufreq = "/sys/devices/system/cpu/cpu0/cpufreq"
     info: dict[str, Any] = {
         "hostname": socket.gethostname(),
         "machine": platform.machine(),
@@ -130,11 +160,7 @@ def device_info() -> dict[str, Any]:
         "os": _os_name(),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "governor": _read(f"{cpufreq}/scaling_governor"),
-        "cur_freq_mhz": _khz_to_mhz(_read(f"{cpufreq}/scaling_cur_freq")),
-        "max_freq_mhz": _khz_to_mhz(_read(f"{cpufreq}/scaling_max_freq")),
-        "temperature_c": _temperature_c(),
-        "throttled": _throttled(),
+        **conditions(),
     }
     identity = "|".join(str(info[k]) for k in ("hostname", "machine", "board", "cpu_model", "cores_logical"))
     info["device_id"] = hashlib.sha256(identity.encode()).hexdigest()[:12]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: lock timestamps, device conditions before/after, invalid
 NOISY_CV = 0.15  # coefficient of variation above which a measurement is flagged as noisy
 
 
@@ -53,6 +53,12 @@ class BenchResult:
     timestamp: str
     samples_ms: list[float] = field(repr=False)
     schema_version: int = SCHEMA_VERSION
+    # the device lock was held from measured_from to measured_until (unix seconds), after waiting lock_wait_s
+    measured_from: float | None = None
+    measured_until: float | None = None
+    lock_wait_s: float | None = None
+    conditions: dict[str, Any] | None = None  # device_conditions before and after (runtime.device.conditions)
+    invalid: str | None = None  # why the result cannot be trusted (throttled, too hot); never used for selection
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-serialisable dict."""

@@ -15,6 +15,7 @@ from edgeconv.cli.report_cmd import report_command
 from edgeconv.cli.results_cmd import results_command
 from edgeconv.cli.select_cmd import select_command
 from edgeconv.cli.sweep_cmd import sweep_command
+from edgeconv.cli.target_cmd import target_group
 from edgeconv.cli.train_cmd import train_command
 
 
@@ -26,6 +27,7 @@ def main() -> None:
     \b
     Workstation:  edgeconv models | train | export | eval | sweep | select | report
     Device:       edgeconv bench | info   (needs no torch: pip install 'edgeconv[onnx]')
+    Boards:       edgeconv target check | setup; then --target ssh://... on bench and sweep
     Both:         edgeconv results
     """
 
@@ -41,5 +43,6 @@ for command in (
     bench_command,
     info_command,
     results_command,
+    target_group,
 ):
     main.add_command(command)

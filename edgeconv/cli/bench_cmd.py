@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from edgeconv.cli.common import backend_options, db_option, err, json_flag, out
+from edgeconv.cli.common import backend_options, db_option, err, json_flag, out, target_options
+from edgeconv.errors import ArtifactError
 from edgeconv.runtime.result import BenchResult
 
 
@@ -34,6 +36,8 @@ def print_summary(result: BenchResult) -> None:
         ("spread", f"cv {result.cv:.1%}" + ("  [bold red]NOISY[/]: re-run on a quiet machine" if result.noisy else "")),
         ("peak RSS", f"{result.peak_rss_mb:.0f} MB" if result.peak_rss_mb else "n/a"),
     ]
+    if result.invalid:
+        rows.append(("[bold red]INVALID[/]", f"{result.invalid}: not used for selection"))
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)
@@ -63,7 +67,17 @@ def print_summary(result: BenchResult) -> None:
     show_default=True,
     help="Stop each phase after this long even if the minimum run count is not reached.",
 )
+@click.option(
+    "--cooldown", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Idle this many seconds first."
+)
+@click.option(
+    "--max-temp",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Wait until the CPU is at most this hot (C) before measuring; a result that ends hotter is flagged invalid.",
+)
 @backend_options
+@target_options
 @json_flag
 @click.option("--no-store", is_flag=True, help="Do not append the result to the results database.")
 @db_option
@@ -78,18 +92,35 @@ def bench_command(
     as_json: bool,
     no_store: bool,
     db: str | None,
-    **options: object,
+    cooldown: float,
+    max_temp: float | None,
+    target: str,
+    accept_new_host_key: bool,
+    **options: Any,
 ) -> None:
-    """Measure the latency of MODEL_FILE (.onnx, .tflite or OpenVINO .xml) on this machine.
+    """Measure the latency of MODEL_FILE (.onnx, .tflite or OpenVINO .xml) on this machine or on --target.
 
     Warms up until both --warmup runs and --warmup-seconds are reached, then measures until both --runs and
     --min-seconds are reached (like TFLite's benchmark_model). Reports p50/p90/p99, flags noisy runs, and
     appends the result to the results database. --json prints the full BenchResult (raw samples included).
     """
-    from edgeconv.results import open_store
     from edgeconv.runtime import BenchSettings, bench
 
     settings = BenchSettings(warmup, warmup_seconds, runs, min_seconds, max_seconds)
+    if target != "local":
+        from edgeconv.runtime.artifact_info import describe_artifact
+        from edgeconv.targets import get_target
+
+        if not Path(model_file).is_file():
+            raise ArtifactError(f"no such model file: {model_file}")
+        describe_artifact(Path(model_file))  # a missing companion or unknown suffix is reported before connecting
+        remote = get_target(target, accept_new_host_key)
+        with err.status(f"measuring {Path(model_file).name} on {remote.name}..."):
+            result = remote.measure(
+                Path(model_file), threads, settings, cooldown=cooldown, max_temp=max_temp, **options
+            )
+        _report(result, as_json, no_store, db)
+        return
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -108,7 +139,21 @@ def bench_command(
                 last_refresh[0] = elapsed
                 progress.update(task, description=phase, completed=count, refresh=True)
 
-        result = bench(model_file, threads=threads, settings=settings, progress=hook, **options)
+        result = bench(
+            model_file,
+            threads=threads,
+            settings=settings,
+            progress=hook,
+            cooldown_s=cooldown,
+            max_temp_c=max_temp,
+            **options,
+        )
+    _report(result, as_json, no_store, db)
+
+
+def _report(result: BenchResult, as_json: bool, no_store: bool, db: str | None) -> None:
+    from edgeconv.results import open_store
+
     if as_json:
         click.echo(result.to_json(), nl=False)
     else:

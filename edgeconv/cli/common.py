@@ -42,6 +42,22 @@ def db_option(function: F) -> F:
     )(function)
 
 
+def target_options(function: F) -> F:
+    """``--target`` (where to measure) and ``--accept-new-host-key``, the same in every command that measures."""
+    function = click.option(
+        "--accept-new-host-key",
+        is_flag=True,
+        help="ssh targets: trust a device whose host key is not yet in known_hosts (a changed key is always refused).",
+    )(function)
+    return click.option(
+        "--target",
+        default="local",
+        show_default=True,
+        help="Where to measure: local, ssh://[user@]host[:port][/dir], or an ssh_config alias "
+        "(set it up once with `edgeconv target setup`).",
+    )(function)
+
+
 def json_flag(function: F) -> F:
     """``--json``: the same in every command: machine-readable JSON on stdout instead of the table (progress
     and notes stay on stderr). To keep it in a file: ``edgeconv CMD ... --json > out.json``."""

@@ -21,6 +21,7 @@ from edgeconv.errors import EdgeconvError
 @click.option("--format", "fmt", default=None, help="Only this format.")
 @click.option("--precision", default=None, help="Only this precision.")
 @click.option("--threads", type=int, default=None, help="Only measurements with this many threads.")
+@click.option("--include-invalid", is_flag=True, help="Also use measurements taken while throttled or too hot.")
 @json_flag
 @db_option
 def select_command(
@@ -31,6 +32,7 @@ def select_command(
     fmt: str | None,
     precision: str | None,
     threads: int | None,
+    include_invalid: bool,
     as_json: bool,
     db: str | None,
 ) -> None:
@@ -46,7 +48,8 @@ def select_command(
 
     device = str(device_info()["device_id"]) if target == "local" else target
     with open_store(db, create=False) as store:
-        selection = select(candidates(store, device, model, fmt, precision, threads), budget_ms, stat)
+        found = candidates(store, device, model, fmt, precision, threads, include_invalid=include_invalid)
+        selection = select(found, budget_ms, stat)
     if as_json:
         print_json(selection.to_dict())
     else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from edgeconv.cli.common import db_option, err, json_flag, out, print_json
+from edgeconv.cli.common import db_option, err, json_flag, out, print_json, target_options
 from edgeconv.errors import require
 from edgeconv.runtime.formats import PRECISIONS, list_formats
 
@@ -105,7 +105,7 @@ def sweep_config(
 )
 @click.option("--precision", "-p", default="int8", show_default=True, help=f"One of: {', '.join(PRECISIONS)}.")
 @click.option("--threads", "-t", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--target", default="local", show_default=True, help="Where to measure.")
+@target_options
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
 @click.option("--epochs", "-e", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option(
@@ -121,7 +121,9 @@ def sweep_config(
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/sweep", show_default=True)
 @json_flag
 @db_option
-def sweep_command(target: str, out_dir: str, as_json: bool, db: str | None, **options: Any) -> None:
+def sweep_command(
+    target: str, accept_new_host_key: bool, out_dir: str, as_json: bool, db: str | None, **options: Any
+) -> None:
     """Find the most accurate width (and resolution) whose latency on the target meets the budget.
 
     Latency is searched on random-weight probes (coarse grid, a latency model fitted on the measured points,
@@ -139,7 +141,7 @@ def sweep_command(target: str, out_dir: str, as_json: bool, db: str | None, **op
     from edgeconv.targets import get_target
 
     config = sweep_config(**options)
-    chosen_target = get_target(target)
+    chosen_target = get_target(target, accept_new_host_key)
     with open_store(db) as store, err.status("sweeping...") as status:
 
         def log(message: str) -> None:

@@ -33,13 +33,12 @@ from edgeconv.models.factory import estimate_batchnorm_statistics, latency_featu
 from edgeconv.results import ResultsStore
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.bench import BenchSettings
-from edgeconv.runtime.device import device_info
 from edgeconv.runtime.result import BenchResult, median_latency
 from edgeconv.select import Selection, candidates, pareto_front, select
 from edgeconv.sweep.latency_model import Features, LatencyModel
 from edgeconv.sweep.search import CONFIRM_SAMPLES, SearchResult, search_width
 from edgeconv.sweep.space import distinct_architectures
-from edgeconv.targets import LocalTarget
+from edgeconv.targets import ConnectionLost, Target
 from edgeconv.train import TrainConfig, fit, load_pretrained
 
 Log = Callable[[str], None]
@@ -73,7 +72,7 @@ class SweepConfig:
 class Sweep:
     """One sweep in ``out_dir`` against ``target``, recording into ``store``."""
 
-    def __init__(self, config: SweepConfig, out_dir: Path, store: ResultsStore, target: LocalTarget, log: Log) -> None:
+    def __init__(self, config: SweepConfig, out_dir: Path, store: ResultsStore, target: Target, log: Log) -> None:
         self.config, self.out, self.store, self.target, self.log = config, Path(out_dir), store, target, log
         self.device_id = target.device_id
         self.spec = get_format(config.format)
@@ -84,6 +83,7 @@ class Sweep:
         self.fresh: dict[str, list[BenchResult]] = {}  # measured in this run, by artifact hash (--remeasure)
         self.reused = 0
         self.requested: set[str] = set()
+        self.device: dict[str, Any] | None = None  # the target's fingerprint, from its measurements
 
     # -- data and features -------------------------------------------------------------------------------------
     def splits(self, resolution: int) -> DataSplits:
@@ -123,10 +123,19 @@ class Sweep:
             self.reused += 1  # artifacts whose measurements an earlier run stored
         self.requested.add(sha)
         while len(results) < samples:
-            result = self.target.measure(path, self.config.threads, self.config.bench)
+            result = self.measure(path)
             self.store.add_bench(result)
             results.append(result)
+        self.device = results[-1].device
         return median_latency(results, self.config.stat)
+
+    def measure(self, path: Path) -> BenchResult:
+        """One measurement on the target; a lost connection is retried once (nothing of it was stored)."""
+        try:
+            return self.target.measure(path, self.config.threads, self.config.bench)
+        except ConnectionLost as exc:
+            self.log(f"retry  {path.name}: {exc}")
+            return self.target.measure(path, self.config.threads, self.config.bench)
 
     def _export(
         self,
@@ -313,7 +322,8 @@ class Sweep:
             "latency_model": model.summary(),
             "model_curve": [self.model_curve(model, r) for r in self.config.resolutions],
             "pareto": [c.to_dict() for c in pareto_front(selection.candidates, self.config.stat)],
-            "device": device_info(),
+            "device": self.device or {"device_id": self.device_id},
+            "target": self.target.name,
             "finalists": [{"width": w, "resolution": r} for w, r in finalists],
             "selection": selection.to_dict(),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -1,0 +1,40 @@
+"""What every target offers: a name, the id of its device, and ``measure``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.result import BenchResult
+
+
+class Target(Protocol):
+    """Where a measurement runs."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def device_id(self) -> str: ...
+
+    def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
+        """Benchmark ``path`` on the device; the result is not stored (the caller stores it)."""
+        ...
+
+
+def bench_arguments(threads: int | None, settings: BenchSettings, options: dict[str, Any]) -> list[str]:
+    """``edgeconv bench`` options for a measurement (everything but the file); threads None: the device's."""
+    args = ["--threads", str(threads)] if threads is not None else []
+    args += ["--warmup", str(settings.warmup_runs)]
+    args += ["--warmup-seconds", str(settings.warmup_seconds), "--runs", str(settings.runs)]
+    args += ["--min-seconds", str(settings.min_seconds), "--max-seconds", str(settings.max_seconds)]
+    for name, value in options.items():
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag if value else f"--no-{flag[2:]}")
+        else:
+            args += [flag, str(value)]
+    return [*args, "--json", "--no-store"]
