@@ -6,14 +6,17 @@ CI installs openssh-server (`.ci/run`); elsewhere the tests are skipped when the
 
 from __future__ import annotations
 
+import functools
 import getpass
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +46,7 @@ class Board:
     no_python_port: int  # the same server, but sessions on this port find only sh on their PATH
     ssh_config: Path
     process: subprocess.Popen[bytes] | None = None
+    alias: str = ALIAS
 
     def target(self, directory: Path, host: str = ALIAS) -> str:
         return f"ssh://{host}{directory}"
@@ -118,6 +122,35 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     server.start()
     yield server
     server.stop()
+
+
+EDGECONV = [sys.executable, "-m", "edgeconv"]
+
+
+def run(board: Board, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "EDGECONV_SSH_CONFIG": str(board.ssh_config)}
+    return subprocess.run([*EDGECONV, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="session")
+def installed(board: Board, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A board directory with edgeconv[onnx] installed by `edgeconv target setup` (once per test session)."""
+    directory = tmp_path_factory.mktemp("board-home")
+    target = board.target(directory)
+    started = time.monotonic()
+    proc = run(board, "target", "setup", target, "--runtime", "onnx", "--json", timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["in_edgeconv_venv"] and report["runtimes"]["onnxruntime"].startswith("onnxruntime ")
+    assert report["missing"] == [] and report["edgeconv"] == "0.1.0"
+    print(f"target setup took {time.monotonic() - started:.0f} s")
+    return target
+
+
+@pytest.fixture
+def remote_cli(board: Board) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``remote_cli(*args, timeout=...)``: the edgeconv CLI in a fresh process, with the board's ssh_config."""
+    return functools.partial(run, board)
 
 
 @pytest.fixture(autouse=True)

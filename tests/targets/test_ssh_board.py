@@ -6,24 +6,12 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import pytest
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tests.targets.conftest import Board
-
-ALIAS = "edgeconv-board"
-EDGECONV = [sys.executable, "-m", "edgeconv"]
-
-
-def run(board: Board, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "EDGECONV_SSH_CONFIG": str(board.ssh_config)}
-    return subprocess.run([*EDGECONV, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], message: str) -> None:
@@ -33,38 +21,23 @@ def one_line_error(proc: subprocess.CompletedProcess[str], message: str) -> None
     assert "Traceback" not in proc.stderr
 
 
-@pytest.fixture(scope="session")
-def installed(board: Board, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A board directory with edgeconv[onnx] installed by `edgeconv target setup` (once per test session)."""
-    directory = tmp_path_factory.mktemp("board-home")
-    target = board.target(directory)
-    started = time.monotonic()
-    proc = run(board, "target", "setup", target, "--runtime", "onnx", "--json", timeout=1200)
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
-    assert report["in_edgeconv_venv"] and report["runtimes"]["onnxruntime"].startswith("onnxruntime ")
-    assert report["missing"] == [] and report["edgeconv"] == "0.1.0"
-    print(f"target setup took {time.monotonic() - started:.0f} s")
-    return target
-
-
-def test_check_before_setup_says_what_to_install(board: Board, tmp_path: Path) -> None:
-    proc = run(board, "target", "check", board.target(tmp_path / "fresh"), "--json")
+def test_check_before_setup_says_what_to_install(board: Board, remote_cli: Any, tmp_path: Path) -> None:
+    proc = remote_cli("target", "check", board.target(tmp_path / "fresh"), "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["python_version"].startswith("3.") and report["disk_free_mb"] > 0
     assert report["device"]["machine"] == os.uname().machine and report["device"]["int8_path"]
     assert not report["in_edgeconv_venv"] and report["edgeconv"] is None
     assert any("edgeconv target setup" in command for command in report["missing"])
-    table = run(board, "target", "check", board.target(tmp_path / "fresh"))
+    table = remote_cli("target", "check", board.target(tmp_path / "fresh"))
     assert "to do: edgeconv target setup" in table.stdout and "int8 path" in table.stdout
 
 
-def test_setup_installs_the_wheel_with_one_runtime_and_no_torch(board: Board, installed: str) -> None:
-    venv_python = installed.removeprefix(f"ssh://{ALIAS}") + "/venv/bin/python"
+def test_setup_installs_the_wheel_with_one_runtime_and_no_torch(board: Board, remote_cli: Any, installed: str) -> None:
+    venv_python = installed.removeprefix(f"ssh://{board.alias}") + "/venv/bin/python"
     probe = "import importlib.util as u; print([m for m in ('torch','onnx','jax','nncf') if u.find_spec(m)])"
     remote = subprocess.run(
-        ["ssh", "-F", str(board.ssh_config), ALIAS, venv_python, "-c", repr(probe)],
+        ["ssh", "-F", str(board.ssh_config), board.alias, venv_python, "-c", repr(probe)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -76,7 +49,7 @@ def test_setup_installs_the_wheel_with_one_runtime_and_no_torch(board: Board, in
             "ssh",
             "-F",
             str(board.ssh_config),
-            ALIAS,
+            board.alias,
             venv_python,
             "-c",
             repr("import edgeconv; print(edgeconv.__file__)"),
@@ -89,11 +62,13 @@ def test_setup_installs_the_wheel_with_one_runtime_and_no_torch(board: Board, in
     assert "/venv/lib/" in site.stdout and "site-packages" in site.stdout  # the wheel, not an editable checkout
 
 
-def test_bench_over_ssh_copies_once_and_records_the_board(board: Board, installed: str, tiny_onnx: Path) -> None:
+def test_bench_over_ssh_copies_once_and_records_the_board(
+    board: Board, remote_cli: Any, installed: str, tiny_onnx: Path
+) -> None:
     from edgeconv.runtime.device import device_info
 
     args = ["bench", str(tiny_onnx), "--target", installed, "-t", "1", "--runs", "20", "--min-seconds", "0.2"]
-    first = run(board, *args, "--json")
+    first = remote_cli(*args, "--json")
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
     assert result["device"]["target"] == installed and result["runs"] >= 20
@@ -102,60 +77,62 @@ def test_bench_over_ssh_copies_once_and_records_the_board(board: Board, installe
     cached = Path(result["artifact"]["device_path"])
     assert cached.parent.name == result["artifact"]["sha256"] and cached.with_name(cached.name + ".json").is_file()
     copied_at = cached.stat().st_mtime_ns
-    second = run(board, *args)
+    second = remote_cli(*args)
     assert second.returncode == 0, second.stderr
     assert "p50 / p90 / p99" in second.stdout
     assert cached.stat().st_mtime_ns == copied_at  # found by hash, not copied again
     assert [p.name for p in cached.parent.parent.iterdir()] == [result["artifact"]["sha256"]]  # no leftovers
 
 
-def test_runtime_missing_on_the_board(board: Board, installed: str, tiny_tflite: Path, tmp_path: Path) -> None:
+def test_runtime_missing_on_the_board(
+    board: Board, remote_cli: Any, installed: str, tiny_tflite: Path, tmp_path: Path
+) -> None:
     db = tmp_path / "results.sqlite"
-    proc = run(board, "bench", str(tiny_tflite), "--target", installed, "--db", str(db))
+    proc = remote_cli("bench", str(tiny_tflite), "--target", installed, "--db", str(db))
     one_line_error(proc, "needs the 'litert' extra")
     assert not db.exists() or sqlite3.connect(db).execute("SELECT COUNT(*) FROM bench").fetchone() == (0,)
 
 
-def test_unreachable_board(board: Board, tiny_onnx: Path, tmp_path: Path) -> None:
+def test_unreachable_board(board: Board, remote_cli: Any, tiny_onnx: Path, tmp_path: Path) -> None:
     db = tmp_path / "results.sqlite"
-    proc = run(board, "bench", str(tiny_onnx), "--target", "ssh://127.0.0.1:1", "--db", str(db))
+    proc = remote_cli("bench", str(tiny_onnx), "--target", "ssh://127.0.0.1:1", "--db", str(db))
     one_line_error(proc, "cannot reach ssh://127.0.0.1:1: connection refused")
     assert not db.exists()
 
 
-def test_unknown_host_key_is_refused_unless_accepted(board: Board, tmp_path: Path) -> None:
+def test_unknown_host_key_is_refused_unless_accepted(board: Board, remote_cli: Any, tmp_path: Path) -> None:
     (board.root / "empty_known_hosts").write_text("")
     target = board.target(tmp_path / "b", "unknown-key-board")
-    one_line_error(run(board, "target", "check", target), "the host key of unknown-key-board is not known")
-    accepted = run(board, "target", "check", target, "--accept-new-host-key", "--json")
+    one_line_error(remote_cli("target", "check", target), "the host key of unknown-key-board is not known")
+    accepted = remote_cli("target", "check", target, "--accept-new-host-key", "--json")
     assert accepted.returncode == 0, accepted.stderr
     assert "ssh-ed25519" in (board.root / "empty_known_hosts").read_text()  # recorded, as ssh does
 
 
-def test_changed_host_key_is_always_refused(board: Board, tmp_path: Path) -> None:
+def test_changed_host_key_is_always_refused(board: Board, remote_cli: Any, tmp_path: Path) -> None:
     target = board.target(tmp_path / "b", "changed-key-board")
     for extra in ([], ["--accept-new-host-key"]):
-        one_line_error(run(board, "target", "check", target, *extra), "the host key of changed-key-board has changed")
+        one_line_error(remote_cli("target", "check", target, *extra), "the host key of changed-key-board has changed")
 
 
-def test_wrong_key_is_refused_without_prompting(board: Board, tmp_path: Path) -> None:
-    proc = run(board, "target", "check", board.target(tmp_path / "b", "stranger-board"), timeout=60)
+def test_wrong_key_is_refused_without_prompting(board: Board, remote_cli: Any, tmp_path: Path) -> None:
+    proc = remote_cli("target", "check", board.target(tmp_path / "b", "stranger-board"), timeout=60)
     one_line_error(proc, "stranger-board refused the login")
 
 
-def test_board_without_python(board: Board, tmp_path: Path) -> None:
-    proc = run(board, "target", "check", board.target(tmp_path / "b", "no-python-board"))
+def test_board_without_python(board: Board, remote_cli: Any, tmp_path: Path) -> None:
+    proc = remote_cli("target", "check", board.target(tmp_path / "b", "no-python-board"))
     one_line_error(proc, "has no Python 3")
 
 
 def test_connection_killed_mid_measurement_stores_nothing(
-    board: Board, installed: str, tiny_onnx: Path, tmp_path: Path
+    board: Board, remote_cli: Any, installed: str, tiny_onnx: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "results.sqlite"
     args = ["bench", str(tiny_onnx), "--target", installed, "--min-seconds", "20", "--db", str(db)]
     killer = threading.Timer(4.0, board.kill_connections)
     killer.start()
-    proc = run(board, *args, timeout=120)
+    proc = remote_cli(*args, timeout=120)
     killer.join()
     one_line_error(proc, "lost the connection")
     assert not db.exists() or sqlite3.connect(db).execute("SELECT COUNT(*) FROM bench").fetchone() == (0,)

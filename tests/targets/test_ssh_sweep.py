@@ -1,0 +1,70 @@
+"""A sweep measured on a board over SSH, with the connection cut in the middle."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgeconv.results import open_store
+from edgeconv.runtime.bench import BenchSettings
+from edgeconv.sweep import Sweep, SweepConfig
+from edgeconv.targets import get_target
+
+if TYPE_CHECKING:
+    from tests.targets.conftest import Board
+
+LONG_ENOUGH_TO_CUT = BenchSettings(warmup_runs=2, warmup_seconds=0, runs=10, min_seconds=1.5)
+CONFIG = SweepConfig(
+    model="mobilenetv2",
+    budget_ms=1000.0,
+    widths=[0.25, 0.35, 0.5],
+    resolutions=[32],
+    format="onnx",
+    precision="fp32",
+    epochs=1,
+    bench=LONG_ENOUGH_TO_CUT,
+)
+
+
+@dataclass
+class CutSecondMeasurement:
+    """The board's real target; one second into its second measurement, every connection to the board is cut."""
+
+    target: Any
+    board: Board
+    calls: int = 0
+
+    @property
+    def name(self) -> str:
+        return str(self.target.name)
+
+    @property
+    def device_id(self) -> str:
+        return str(self.target.device_id)
+
+    def measure(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 2:
+            threading.Timer(1.0, self.board.kill_connections).start()
+        return self.target.measure(*args, **kwargs)
+
+
+def test_sweep_over_ssh_survives_a_cut_connection_and_resumes(board: Board, installed: str, tmp_path: Path) -> None:
+    log: list[str] = []
+    db = tmp_path / "results.sqlite"
+    cutting = CutSecondMeasurement(get_target(installed), board)
+    with open_store(db) as store:
+        summary = Sweep(CONFIG, tmp_path / "out", store, cutting, log.append).run()
+    assert any(line.startswith("retry") and "lost the connection" in line for line in log), log
+    assert summary["target"] == installed and summary["selection"]["chosen"] is not None
+    rows = sqlite3.connect(db).execute("SELECT id, result_json FROM bench ORDER BY id").fetchall()
+    assert len(rows) == cutting.calls - 1  # every measurement but the cut one was stored, none twice
+    assert all('"samples_ms"' in text and '"device_path"' in text for _, text in rows)  # complete board results
+
+    with open_store(db) as store:
+        again = Sweep(CONFIG, tmp_path / "out", store, get_target(installed), log.append).run()
+    assert again["reused_measurements"] >= summary["measurements"]
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM bench").fetchone() == (len(rows),)  # nothing new
