@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from edgeconv.data import DataSplits, ImageSet, load_data_like
 from edgeconv.errors import ArtifactError, require
 from edgeconv.metrics import agreement, confusion_matrix, topk_accuracy
 from edgeconv.runtime.artifact_info import artifact_sha256, read_sidecar
+from edgeconv.runtime.device import device_info
 from edgeconv.runtime.preprocess import Preprocessing
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
@@ -45,6 +47,8 @@ class EvalResult:
     agreement: dict[str, Any] | None  # vs the PyTorch checkpoint the artifact came from
     seconds: float
     timestamp: str
+    device: dict[str, Any] | None = None  # where the model ran (its fingerprint)
+    workstation_agreement: dict[str, Any] | None = None  # a board's predictions vs this machine's runtime
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,13 +119,24 @@ def _agreement(
     return {**agreement(ref_logits, logits), "reference": str(checkpoint)}
 
 
-def evaluate(path: str | Path, cache: DataCache, reference: str | Path | None = None) -> EvalResult:
-    """Evaluate one checkpoint or artifact; ``reference`` overrides the checkpoint an artifact is compared to."""
+# (artifact, prepared images, preprocessing) -> (logits, fingerprint of the device that computed them)
+BoardRunner = Callable[[Path, np.ndarray, Preprocessing], tuple[np.ndarray, dict[str, Any]]]
+
+
+def evaluate(
+    path: str | Path, cache: DataCache, reference: str | Path | None = None, board: BoardRunner | None = None
+) -> EvalResult:
+    """Evaluate one checkpoint or artifact; ``reference`` overrides the checkpoint an artifact is compared to.
+    With ``board`` (e.g. ``SshTarget.logits``) an artifact runs on that device, and its predictions are also
+    compared with this machine's run of the same file (int8 kernels round differently on ARM and x86)."""
     path = Path(path)
     started = time.perf_counter()
+    device: dict[str, Any] | None = None
+    workstation: dict[str, Any] | None = None
     if path.suffix.lower() in CHECKPOINT_SUFFIXES:
         logits, data, config = _checkpoint_logits(path, cache)
         kind, fmt, precision, sha, agree = "checkpoint", "pytorch", "fp32", sha256_files(path), None
+        device = device_info()
     else:
         if not path.is_file():
             raise ArtifactError(f"no such file: {path}")
@@ -134,7 +149,11 @@ def evaluate(path: str | Path, cache: DataCache, reference: str | Path | None = 
         preprocessing = Preprocessing.from_dict(sidecar.get("preprocessing") or {"resolution": config["resolution"]})
         weights = sidecar.get("weights", {})
         data = cache.get(sidecar.get("dataset"), preprocessing)
-        logits = artifact_logits(path, data.val.images, data.preprocessing)
+        if board is None:
+            logits, device = artifact_logits(path, data.val.images, data.preprocessing), device_info()
+        else:
+            logits, device = board(path, data.val.images, data.preprocessing)
+            workstation = agreement(artifact_logits(path, data.val.images, data.preprocessing), logits)
         kind, fmt, precision, sha = "artifact", sidecar["format"], sidecar["precision"], artifact_sha256(path)
         agree = _agreement(path, logits, reference, weights, cache)
     if logits.shape[1] != len(data.class_names):
@@ -152,5 +171,7 @@ def evaluate(path: str | Path, cache: DataCache, reference: str | Path | None = 
         agreement=agree,
         seconds=round(time.perf_counter() - started, 3),
         timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        device=device,
+        workstation_agreement=workstation,
         **_metrics(logits, data.val),
     )

@@ -11,6 +11,7 @@ from edgeconv.cli.eval_cmd import eval_command
 from edgeconv.cli.export_cmd import export_command
 from edgeconv.cli.info_cmd import info_command
 from edgeconv.cli.models_cmd import models_command
+from edgeconv.cli.predict_cmd import predict_command
 from edgeconv.cli.report_cmd import report_command
 from edgeconv.cli.results_cmd import results_command
 from edgeconv.cli.select_cmd import select_command
@@ -44,5 +45,6 @@ for command in (
     info_command,
     results_command,
     target_group,
+    predict_command,
 ):
     main.add_command(command)

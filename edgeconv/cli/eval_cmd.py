@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from edgeconv.cli.common import db_option, err, json_flag, out, print_json
+from edgeconv.cli.common import db_option, err, json_flag, out, print_json, target_options
 
 
 def _confusion_table(result: dict[str, Any]) -> Table:
@@ -23,7 +23,7 @@ def _confusion_table(result: dict[str, Any]) -> Table:
 
 
 @click.command("eval")
-@click.argument("targets", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("models", metavar="MODEL...", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--data",
     "-d",
@@ -38,14 +38,17 @@ def _confusion_table(result: dict[str, Any]) -> Table:
 )
 @click.option("--confusion/--no-confusion", default=None, help="Print confusion matrices. [default: for one target]")
 @click.option("--no-store", is_flag=True, help="Do not append the results to the results database.")
+@target_options
 @json_flag
 @db_option
 def eval_command(
-    targets: tuple[str, ...],
+    models: tuple[str, ...],
     data: str | None,
     reference: str | None,
     confusion: bool | None,
     no_store: bool,
+    target: str,
+    accept_new_host_key: bool,
     as_json: bool,
     db: str | None,
 ) -> None:
@@ -54,15 +57,25 @@ def eval_command(
     Reports top-1, top-5 and the confusion matrix; for artifacts also the top-1 agreement and logit error
     against the PyTorch checkpoint they came from. Artifacts run through edgeconv.runtime, as on a device:
     on a device without torch, `edgeconv eval MODEL --data DIR` works and skips the PyTorch comparison.
+    With --target, artifacts run on that board (the held-out images are prepared here and copied once), and
+    their predictions are also compared with this machine's run of the same file.
     """
     from edgeconv.evaluate import DataCache, evaluate
     from edgeconv.results import open_store
 
     cache = DataCache(data)
+    board = None
+    if target != "local":
+        from edgeconv.targets import SshTarget, get_target
+
+        remote = get_target(target, accept_new_host_key)
+        assert isinstance(remote, SshTarget)
+        board = remote.logits
     results = []
-    for target in targets:
-        with err.status(f"evaluating {Path(target).name}..."):
-            results.append(evaluate(target, cache, reference))
+    for model in models:
+        where = f" on {target}" if board else ""
+        with err.status(f"evaluating {Path(model).name}{where}..."):
+            results.append(evaluate(model, cache, reference, board))
     if not no_store:
         with open_store(db) as store:
             for result in results:
@@ -72,8 +85,13 @@ def eval_command(
         print_json(records)
         return
     table = Table(title=f"held-out accuracy ({records[0]['num_images']} images of {records[0]['dataset']['kind']})")
-    for column in ("target", "kind", "format", "precision", "top-1", "top-5", "agree top-1", "max |logit diff|"):
-        table.add_column(column, justify="right" if column[0] in "tam" and column != "target" else "left")
+    where = f" on {results[0].device['hostname']}" if results[0].device else ""
+    table.title = str(table.title) + where
+    columns = ["model", "kind", "format", "precision", "top-1", "top-5", "agree top-1", "max |logit diff|"]
+    if board:
+        columns.append("agree with this machine")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("model", "kind", "format", "precision") else "right")
     for r in records:
         agree = r["agreement"] if r["agreement"] and "top1_agreement" in r["agreement"] else {}
         table.add_row(
@@ -85,6 +103,7 @@ def eval_command(
             f"{r['top5']:.2%}",
             f"{agree['top1_agreement']:.2%}" if agree else "-",
             f"{agree['max_abs_logit_diff']:.2e}" if agree else "-",
+            *([f"{r['workstation_agreement']['top1_agreement']:.2%}"] if board else []),
         )
     out.print(table)
     if confusion or (confusion is None and len(records) == 1):

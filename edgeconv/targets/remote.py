@@ -8,17 +8,23 @@ into a temporary directory and renamed, so a half-copied artifact is never used)
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import shlex
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgeconv.errors import EdgeconvError, UsageError
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.exchange import decode_logits, encode_images
 from edgeconv.runtime.formats import all_formats
+from edgeconv.runtime.preprocess import Preprocessing
 from edgeconv.runtime.result import BenchResult
 from edgeconv.targets.base import bench_arguments
 from edgeconv.targets.ssh import Ssh, SshAddress, SshError
@@ -194,6 +200,24 @@ class SshTarget:
             f"mv -T {q(staging)} {final} 2>/dev/null || rm -rf {q(staging)}", f"copying {path.name}", QUICK_S
         )
         return remote_file
+
+    def logits(self, path: Path, images: np.ndarray, preprocessing: Preprocessing) -> tuple[np.ndarray, dict[str, Any]]:
+        """The artifact's logits for prepared uint8 images, computed on the device (the images are copied there
+        once, named by content hash), and the device's fingerprint."""
+        remote_file = self.upload_artifact(path)
+        payload = encode_images(images, preprocessing.to_dict())
+        remote_images = self.path("inputs", hashlib.sha256(payload).hexdigest() + ".npz")
+        status, _, _ = self.ssh.run(f"test -f {q(remote_images)}", "looking up the images", QUICK_S)
+        if status != 0:
+            self.ssh.check(f"mkdir -p {q(self.path('inputs'))}", "copying the images", QUICK_S)
+            with tempfile.NamedTemporaryFile(suffix=".npz") as file:
+                file.write(payload)
+                file.flush()
+                self._upload(Path(file.name), remote_images, "copying the images")
+        command = [self.path("venv", "bin", "python"), "-m", "edgeconv", "predict", remote_file, remote_images]
+        out = self.ssh.check(shlex.join(command), f"running {path.name} on {len(images)} images", self.run_timeout)
+        logits, device = decode_logits(out.strip().splitlines()[-1])
+        return logits, {**device, "target": self.name}
 
     def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
         """Benchmark ``path`` on the device (copied there once); the result carries the device's fingerprint and

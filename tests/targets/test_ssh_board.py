@@ -136,3 +136,20 @@ def test_connection_killed_mid_measurement_stores_nothing(
     killer.join()
     one_line_error(proc, "lost the connection")
     assert not db.exists() or sqlite3.connect(db).execute("SELECT COUNT(*) FROM bench").fetchone() == (0,)
+
+
+def test_eval_on_the_board_reports_its_accuracy_and_agreement(
+    remote_cli: Any, installed: str, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    folder = Path(__file__).parent.parent / "fixtures" / "digits_folder"
+    db = tmp_path / "results.sqlite"
+    proc = remote_cli("eval", str(tiny_onnx), "--target", installed, "--data", str(folder), "--json", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    (record,) = json.loads(proc.stdout)
+    assert record["device"]["target"] == installed and record["num_images"] == 20
+    assert record["workstation_agreement"]["top1_agreement"] == 1.0  # loopback: the same CPU and runtime
+    assert record["workstation_agreement"]["max_abs_logit_diff"] < 1e-5
+    local = remote_cli("eval", str(tiny_onnx), "--data", str(folder), "--json", "--no-store")
+    assert json.loads(local.stdout)[0]["top1"] == record["top1"]
+    stored = sqlite3.connect(db).execute("SELECT result_json FROM evaluations").fetchall()
+    assert len(stored) == 1 and json.loads(stored[0][0])["device"]["target"] == installed
