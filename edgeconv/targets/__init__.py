@@ -1,9 +1,12 @@
-"""Where latency is measured: ``local`` (this machine, in a fresh process) or a board over SSH
-(``ssh://[user@]host[:port][/dir]`` or an alias from the user's ssh_config). Every target measures an artifact
+"""Where latency is measured: ``local`` (this machine, in a fresh process), a board over SSH
+(``ssh://[user@]host[:port][/dir]`` or an alias from the user's ssh_config), or a phone over adb
+(``adb://SERIAL``, measured with LiteRT's native benchmark tool). Every target measures an artifact
 on its device and returns the BenchResult with that device's fingerprint."""
 
 from __future__ import annotations
 
+from edgeconv.errors import UsageError
+from edgeconv.targets.adb import AdbTarget
 from edgeconv.targets.base import Target
 from edgeconv.targets.local import LocalTarget
 from edgeconv.targets.remote import SshTarget
@@ -14,7 +17,11 @@ def get_target(spec: str, accept_new_host_key: bool = False) -> Target:
     """The target ``spec`` names: ``local``, ``ssh://...`` or an ssh_config alias."""
     if spec == "local":
         return LocalTarget()
+    if spec.startswith("adb://"):
+        if not spec.removeprefix("adb://"):
+            raise UsageError("an adb target names the device: adb://SERIAL (see `adb devices`)")
+        return AdbTarget(spec.removeprefix("adb://"))
     return SshTarget(parse_ssh(spec), accept_new_host_key)
 
 
-__all__ = ["ConnectionLost", "LocalTarget", "SshError", "SshTarget", "Target", "get_target"]
+__all__ = ["AdbTarget", "ConnectionLost", "LocalTarget", "SshError", "SshTarget", "Target", "get_target"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.targets.conftest import Board
+    from loopback_sshd import Board
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], message: str) -> None:

@@ -14,7 +14,7 @@ from edgeconv.sweep import Sweep, SweepConfig
 from edgeconv.targets import get_target
 
 if TYPE_CHECKING:
-    from tests.targets.conftest import Board
+    from loopback_sshd import Board
 
 LONG_ENOUGH_TO_CUT = BenchSettings(warmup_runs=2, warmup_seconds=0, runs=10, min_seconds=1.5)
 CONFIG = SweepConfig(

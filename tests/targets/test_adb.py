@@ -1,0 +1,134 @@
+"""adb targets without a phone: LiteRT's benchmark output parsed from real runs of several versions, the command
+lines built, and the push-once and measurement logic run against a directory on this machine."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgeconv.runtime.bench import BenchSettings
+from edgeconv.targets import get_target
+from edgeconv.targets.adb import AdbTarget, tool_command
+from edgeconv.targets.native_benchmark import NativeBenchmarkError, parse_native
+
+OUTPUTS = Path(__file__).parent.parent / "fixtures" / "benchmark_model"
+
+
+def test_benchmark_model_2x_without_percentiles() -> None:
+    result = parse_native((OUTPUTS / "tflite_2_x_peak_memory.txt").read_text())
+    assert (result.tool, result.runs) == ("benchmark_model", 50)
+    assert result.avg_ms == pytest.approx(249.684) and result.std_ms == pytest.approx(1.442)
+    assert (result.min_ms, result.max_ms) == (pytest.approx(247.067), pytest.approx(254.474))
+    assert result.init_ms == pytest.approx(16.242) and result.first_ms == pytest.approx(360.262)
+    assert math.isnan(result.median_ms) and math.isnan(result.p95_ms)  # not printed: never invented
+    assert (result.memory_mb, result.memory_kind) == (pytest.approx(138.809), "peak")
+
+
+def test_benchmark_model_info_prefix_percentiles_and_exponents() -> None:
+    result = parse_native((OUTPUTS / "tflite_info_percentiles.txt").read_text())
+    assert result.runs == 50  # the measured line, not the warm-up's count=1
+    assert result.avg_ms == pytest.approx(1240.27)  # avg=1.24027e+06 us
+    assert result.median_ms == pytest.approx(1239.807) and result.p5_ms == pytest.approx(1238.753)
+    assert result.p95_ms == pytest.approx(1247.415) and result.first_ms == pytest.approx(1357.602)
+    assert (result.memory_mb, result.memory_kind) == (pytest.approx(109.832), "delta from start")
+
+
+def test_litert_benchmark_text_and_result_file_agree() -> None:
+    text = parse_native((OUTPUTS / "litert_benchmark_2_3.txt").read_text())
+    structured = parse_native((OUTPUTS / "litert_benchmark_2_3.json").read_text())
+    assert text == structured
+    assert (structured.tool, structured.runs, structured.median_ms, structured.init_ms) == (
+        "litert-benchmark",
+        50,
+        0.07,
+        3.74,
+    )
+
+
+def test_failed_runs_are_one_clear_error() -> None:
+    failed = (
+        "Loaded model x.tflite\nERROR: Node number 248 (TfLiteNnapiDelegate) failed to prepare.\nBenchmarking failed.\n"
+    )
+    with pytest.raises(NativeBenchmarkError, match="benchmark_model printed no result: Benchmarking failed"):
+        parse_native(failed)
+    with pytest.raises(NativeBenchmarkError, match="result file"):
+        parse_native('{"latency": {}}')
+
+
+def test_command_lines() -> None:
+    settings = BenchSettings(warmup_runs=5, warmup_seconds=0.5, runs=50, min_seconds=1.0, max_seconds=120.0)
+    classic = tool_command("/data/local/tmp/edgeconv/abc/benchmark_model", "/m.tflite", 1, settings, "/r.json")
+    assert classic == [
+        "/data/local/tmp/edgeconv/abc/benchmark_model",
+        "--graph=/m.tflite",
+        "--num_runs=50",
+        "--min_secs=1.0",
+        "--warmup_runs=5",
+        "--warmup_min_secs=0.5",
+        "--max_secs=120.0",
+        "--use_xnnpack=true",
+        "--report_peak_memory_footprint=true",
+        "--num_threads=1",
+    ]
+    litert = tool_command("/x/litert-benchmark", "/m.tflite", None, settings, "/r.json")
+    expected = ["/x/litert-benchmark", "--model", "/m.tflite", "--num_runs", "50", "--warmup_runs", "5"]
+    assert litert == [*expected, "--result_json", "/r.json"]
+
+
+class DirectoryAdb:
+    """adb's two operations done on this machine: shell commands run in sh, pushes copy files."""
+
+    def __init__(self) -> None:
+        self.pushed: list[str] = []
+
+    def shell(self, command: str, timeout: float) -> tuple[int, str]:
+        proc = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=timeout, check=False)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    def push(self, local: Path, remote: str, timeout: float) -> None:
+        self.pushed.append(remote)
+        shutil.copy(local, remote)
+
+
+def phone(tmp_path: Path, binary: Path) -> AdbTarget:
+    target = AdbTarget("emulator-5554", binary, root=str(tmp_path / "device"), adb=DirectoryAdb())
+    target._info = {"hostname": "emulator-5554", "machine": "aarch64", "device_id": "0123456789ab"}  # no getprop here
+    return target
+
+
+def test_push_once_by_content_hash(tmp_path: Path, tiny_tflite: Path) -> None:
+    target = phone(tmp_path, tiny_tflite)
+    first = target.push_once(tiny_tflite, "f" * 64)
+    again = target.push_once(tiny_tflite, "f" * 64)
+    assert first == again == str(tmp_path / "device" / ("f" * 64) / tiny_tflite.name)
+    assert target.adb.pushed == [first + ".part"]  # pushed once, to a temporary name
+    assert Path(first).read_bytes() == tiny_tflite.read_bytes() and not Path(first + ".part").exists()
+
+
+def test_measurement_with_litert_benchmark_as_the_device_tool(tmp_path: Path, tiny_tflite: Path) -> None:
+    tool = Path(sys.executable).with_name("litert-benchmark")
+    if not tool.is_file():
+        pytest.skip("litert-benchmark (ai-edge-litert) is not installed")
+    target = phone(tmp_path, tool)
+    settings = BenchSettings(warmup_runs=3, runs=30)
+    result = target.measure(tiny_tflite, 1, settings)
+    assert result.runs == 30 and result.backend["name"] == "litert-benchmark"
+    assert 0 < result.latency_ms.min <= result.latency_ms.p50 <= result.latency_ms.max
+    assert math.isnan(result.latency_ms.p90)  # the tool reports no p90
+    assert result.device["target"] == "adb://emulator-5554" and result.artifact["sha256"]
+    assert len(target.adb.pushed) == 2  # the tool and the model, once each
+    target.measure(tiny_tflite, 1, settings)
+    assert len(target.adb.pushed) == 2
+
+
+def test_bad_adb_use_is_one_line(tmp_path: Path, tiny_onnx: Path, tiny_tflite: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    onnx = cli("bench", tiny_onnx, "--target", "adb://emulator-5554")
+    assert onnx.code == 1 and "measures with LiteRT's benchmark tool: .tflite files only" in onnx.stderr
+    no_tool = cli("bench", tiny_tflite, "--target", "adb://emulator-5554")
+    assert no_tool.code == 1 and "needs LiteRT's benchmark_model binary" in no_tool.stderr
+    assert get_target("adb://R58M123").name == "adb://R58M123"
