@@ -143,7 +143,8 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, tuple[str, str]]]:
         for p in summary["probes"]
     ]
     device = summary.get("device", {})
-    device_rows = [[k, ", ".join(map(str, v)) if isinstance(v, list) else str(v)] for k, v in device.items()]
+    device_rows = [["measured on (target)", str(summary.get("target", "local"))]]
+    device_rows += [[k, ", ".join(map(str, v)) if isinstance(v, list) else str(v)] for k, v in device.items()]
     bench = config["bench"]
     settings_rows = [
         ["format / precision", f"{config['format']} / {config['precision']}"],

@@ -8,6 +8,7 @@ into a temporary directory and renamed, so a half-copied artifact is never used)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -192,8 +193,13 @@ class SshTarget:
         staging = self.path("artifacts", f".{sha}.part")
         self.ssh.check(f"rm -rf {q(staging)} && mkdir -p {q(staging)}", f"copying {path.name}", QUICK_S)
         files = [*artifact_files(path), *([sidecar_path(path)] if sidecar_path(path).is_file() else [])]
-        for file in files:
-            self._upload(file, f"{staging}/{file.name}", f"copying {file.name}")
+        try:
+            for file in files:
+                self._upload(file, f"{staging}/{file.name}", f"copying {file.name}")
+        except SshError:
+            with contextlib.suppress(SshError):  # leave no half-copied artifact on a full disk
+                self.ssh.run(f"rm -rf {q(staging)}", "cleaning up", QUICK_S)
+            raise
         # if another workstation finished the same copy meanwhile, keep theirs
         final = q(self.path("artifacts", sha))
         self.ssh.check(

@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 if TYPE_CHECKING:
     from loopback_sshd import Board
 
@@ -153,3 +155,19 @@ def test_eval_on_the_board_reports_its_accuracy_and_agreement(
     assert json.loads(local.stdout)[0]["top1"] == record["top1"]
     stored = sqlite3.connect(db).execute("SELECT result_json FROM evaluations").fetchall()
     assert len(stored) == 1 and json.loads(stored[0][0])["device"]["target"] == installed
+
+
+def test_full_disk_on_the_board(remote_cli: Any, board: Board, tiny_onnx: Path, tmp_path: Path) -> None:
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]
+    if subprocess.run(mount, capture_output=True, check=False).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        db = tmp_path / "results.sqlite"
+        proc = remote_cli("bench", str(tiny_onnx), "--target", board.target(disk), "--db", str(db))
+        one_line_error(proc, "No space left on device")
+        assert not db.exists()
+        assert list((disk / "artifacts").iterdir()) == []  # the half-copied artifact was removed
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
