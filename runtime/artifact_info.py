@@ -44,6 +44,8 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
 
 def describe_artifact(path: Path) -> dict[str, Any]:
     """Hash, size, format and precision of an artifact, with the model description from its sidecar."""
+    if not path.is_file():
+        raise ArtifactError(f"no such model file: {path}")
     sidecar = read_sidecar(path) or {}
     files = artifact_files(path)
     missing = [f.name for f in files if not f.is_file()]

@@ -10,7 +10,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from edgeconv.cli.common import backend_options, db_option, err, json_flag, out, target_options
-from edgeconv.errors import ArtifactError
 from edgeconv.runtime.result import BenchResult
 
 
@@ -111,8 +110,6 @@ def bench_command(
         from edgeconv.runtime.artifact_info import describe_artifact
         from edgeconv.targets import get_target
 
-        if not Path(model_file).is_file():
-            raise ArtifactError(f"no such model file: {model_file}")
         describe_artifact(Path(model_file))  # a missing companion or unknown suffix is reported before connecting
         remote = get_target(target, accept_new_host_key)
         with err.status(f"measuring {Path(model_file).name} on {remote.name}..."):

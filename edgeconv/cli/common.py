@@ -42,20 +42,24 @@ def db_option(function: F) -> F:
     )(function)
 
 
-def target_options(function: F) -> F:
-    """``--target`` (where to measure) and ``--accept-new-host-key``, the same in every command that measures."""
-    function = click.option(
+def accept_new_host_key_option(function: F) -> F:
+    """``--accept-new-host-key``: trust an ssh device whose key is not in known_hosts yet (never a changed one)."""
+    return click.option(
         "--accept-new-host-key",
         is_flag=True,
         help="ssh targets: trust a device whose host key is not yet in known_hosts (a changed key is always refused).",
     )(function)
+
+
+def target_options(function: F) -> F:
+    """``--target`` (where to measure) and ``--accept-new-host-key``, the same in every command that measures."""
     return click.option(
         "--target",
         default="local",
         show_default=True,
-        help="Where to measure: local, ssh://[user@]host[:port][/dir], or an ssh_config alias "
-        "(set it up once with `edgeconv target setup`).",
-    )(function)
+        help="Where to measure: local, ssh://[user@]host[:port][/dir], an ssh_config alias, or adb://SERIAL "
+        "(set a board up once with `edgeconv target setup`).",
+    )(accept_new_host_key_option(function))
 
 
 def json_flag(function: F) -> F:

@@ -15,7 +15,8 @@ from edgeconv.errors import EdgeconvError
     "--target",
     default="local",
     show_default=True,
-    help="'local' (this machine) or a device id (prefix) as shown by `edgeconv results`.",
+    help="The device to choose for: local, a target (ssh://..., adb://...; asked for its device id), or a "
+    "device id (prefix) as shown by `edgeconv results`.",
 )
 @click.option("--model", default=None, help="Only this model family.")
 @click.option("--format", "fmt", default=None, help="Only this format.")
@@ -46,7 +47,14 @@ def select_command(
     from edgeconv.runtime.device import device_info
     from edgeconv.select import candidates, select
 
-    device = str(device_info()["device_id"]) if target == "local" else target
+    if target == "local":
+        device = str(device_info()["device_id"])
+    elif "://" in target:
+        from edgeconv.targets import get_target
+
+        device = get_target(target).device_id
+    else:
+        device = target
     with open_store(db, create=False) as store:
         found = candidates(store, device, model, fmt, precision, threads, include_invalid=include_invalid)
         selection = select(found, budget_ms, stat)

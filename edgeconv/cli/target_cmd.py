@@ -8,16 +8,11 @@ from typing import Any
 import click
 from rich.table import Table
 
-from edgeconv.cli.common import err, json_flag, out, print_json
+from edgeconv.cli.common import accept_new_host_key_option, err, json_flag, out, print_json
 
 
 def _options(function: Any) -> Any:
-    function = click.option(
-        "--accept-new-host-key",
-        is_flag=True,
-        help="Trust a device whose host key is not yet in known_hosts (a changed key is always refused).",
-    )(function)
-    return click.argument("target")(function)
+    return click.argument("target")(accept_new_host_key_option(function))
 
 
 def print_report(report: dict[str, Any]) -> None:

@@ -61,7 +61,7 @@ def test_bench_cli_json_stdout_and_results_store(cli, tiny_onnx: Path) -> None: 
     first = cli("bench", tiny_onnx, "-t", "1", "--runs", "10", "--min-seconds", "0", "--warmup", "2", "--json")
     assert first.code == 0, first.stderr
     data = json.loads(first.stdout)
-    assert data["schema_version"] == 1 and data["backend"]["settings"]["threads"] == 1
+    assert data["schema_version"] == 2 and data["backend"]["settings"]["threads"] == 1
     assert cli("bench", tiny_onnx, "-t", "2", "--runs", "10", "--min-seconds", "0").code == 0
     listed = cli("results", "--json")
     rows = json.loads(listed.stdout)

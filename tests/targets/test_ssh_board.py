@@ -171,3 +171,17 @@ def test_full_disk_on_the_board(remote_cli: Any, board: Board, tiny_onnx: Path, 
         assert list((disk / "artifacts").iterdir()) == []  # the half-copied artifact was removed
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_setup_from_a_wheelhouse_installs_offline(remote_cli: Any, board: Board, tmp_path: Path) -> None:
+    wheelhouse = tmp_path / "wheelhouse"
+    target = board.target(tmp_path / "offline-board")
+    # pip on the board may not reach an index: PIP_NO_INDEX makes any attempt fail
+    proc = remote_cli("target", "setup", target, "--runtime", "onnx", "--wheelhouse", str(wheelhouse), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["in_edgeconv_venv"] and report["runtimes"]["onnxruntime"]
+    names = {p.name.split("-")[0].lower() for p in wheelhouse.glob("*.whl")}
+    assert {"numpy", "onnxruntime"} <= names  # downloaded here for the board's platform
+    copied = {p.name for p in (tmp_path / "offline-board" / "wheels").glob("*.whl")}
+    assert {p.name for p in wheelhouse.glob("*.whl")} <= copied
