@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeconv.atomic import write_bytes
-from edgeconv.errors import require
+from edgeconv.errors import EdgeconvError, require
 
 
 def _figure_png(draw: Any) -> bytes:
@@ -220,3 +220,77 @@ def write_report(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
         lines += [f"## {name}", "", table_md, ""]
     write_bytes(markdown_path, "\n".join(lines).encode())
     return out, markdown_path
+
+
+def fleet_latency_plot(summaries: list[tuple[str, dict[str, Any]]]) -> bytes:
+    """Latency against width, one curve per device (and resolution), with the budget."""
+    config = summaries[0][1]["config"]
+
+    def draw(ax: Any) -> None:
+        values = []
+        for target, summary in summaries:
+            for resolution in summary["config"]["resolutions"]:
+                points = sorted(
+                    (p["width"], p["latency_ms"]) for p in summary["probes"] if p["resolution"] == resolution
+                )
+                if points:
+                    ax.plot(*zip(*points, strict=True), "o-", label=f"{target}, {resolution} px")
+                    values += [latency for _, latency in points]
+        ax.axhline(config["budget_ms"], color="crimson", lw=1.5, label=f"budget {config['budget_ms']:g} ms")
+        values.append(config["budget_ms"])
+        if max(values) / max(min(values), 1e-9) > 20:
+            ax.set_yscale("log")  # boards (and a budget far from them) differ by orders of magnitude
+        ax.set_xlabel("width multiplier")
+        ax.set_ylabel(f"{config['stat']} latency (ms)")
+        ax.set_title(f"{config['model']} {config['format']} {config['precision']} on each device", fontsize=9)
+        ax.legend(fontsize=7)
+
+    return _figure_png(draw)
+
+
+def write_fleet_report(fleet: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """The devices side by side: one latency curve per device, what each chose, and each device's own report
+    (written into its sweep directory and linked)."""
+    import json
+
+    out = out.with_suffix(".html")
+    summaries, rows = [], []
+    for device in fleet["devices"]:
+        if "error" in device:
+            rows.append([device["target"], "-", f"failed: {device['error']}", "-", "-", "-"])
+            continue
+        summary = json.loads((Path(device["out"]) / "sweep.json").read_text())
+        summaries.append((device["target"], summary))
+        own, _ = write_report(summary, Path(device["out"]) / "report.html")
+        chosen = summary["selection"]["chosen"]
+        fingerprint = summary.get("device", {})
+        rows.append(
+            [
+                device["target"],
+                f"{fingerprint.get('cpu_model', '?')} ({fingerprint.get('machine', '?')})",
+                chosen["artifact_name"] if chosen else "nothing fits the budget",
+                f"{chosen['top1']:.2%}" if chosen else "-",
+                f"{chosen['latency_ms'][summary['config']['stat']]:.3f}" if chosen else "-",
+                str(own),
+            ]
+        )
+    if not summaries:
+        raise EdgeconvError("no device of this fleet finished its sweep: nothing to report")
+    plot = fleet_latency_plot(summaries)
+    config = summaries[0][1]["config"]
+    title = (
+        f"edgeconv fleet: {config['model']} under {config['budget_ms']:g} ms {config['stat']} on {len(rows)} devices"
+    )
+    headers = ["target", "device", "chosen", "top-1", f"{config['stat']} ms", "report"]
+    table_html, table_md = _table(headers, rows)
+    image = base64.b64encode(plot).decode()
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
+        f"<h1>{html.escape(title)}</h1><figure><img alt='latency per device' src='data:image/png;base64,{image}'>"
+        f"</figure>{table_html}</body></html>"
+    )
+    write_bytes(out, page.encode())
+    write_bytes(out.with_name(f"{out.stem}_latency.png"), plot)
+    markdown = out.with_suffix(".md")
+    write_bytes(markdown, f"# {title}\n\n![latency per device]({out.stem}_latency.png)\n\n{table_md}\n".encode())
+    return out, markdown

@@ -20,14 +20,14 @@ def lock_path() -> Path:
 
 
 @contextlib.contextmanager
-def device_lock(timeout: float = 3600.0) -> Iterator[float]:
-    """Hold the device lock for the block; yields the seconds spent waiting for it."""
+def device_lock(timeout: float = 3600.0, path: Path | None = None) -> Iterator[float]:
+    """Hold the device lock (or the lock file ``path``) for the block; yields the seconds spent waiting."""
     try:
         import fcntl
     except ImportError:  # not POSIX: no lock (edgeconv's devices are Linux and macOS boards)
         yield 0.0
         return
-    path = lock_path()
+    path = path or lock_path()
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     with contextlib.suppress(PermissionError):
         os.fchmod(fd, 0o666)  # whoever measures next may be another user

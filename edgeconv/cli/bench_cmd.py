@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ def bench_command(
     db: str | None,
     cooldown: float,
     max_temp: float | None,
-    target: str,
+    targets: tuple[str, ...],
     accept_new_host_key: bool,
     **options: Any,
 ) -> None:
@@ -106,17 +107,23 @@ def bench_command(
     from edgeconv.runtime import BenchSettings, bench
 
     settings = BenchSettings(warmup, warmup_seconds, runs, min_seconds, max_seconds)
-    if target != "local":
-        from edgeconv.runtime.artifact_info import describe_artifact
-        from edgeconv.targets import get_target
+    from edgeconv.targets.fleet import expand
 
-        describe_artifact(Path(model_file))  # a missing companion or unknown suffix is reported before connecting
-        remote = get_target(target, accept_new_host_key)
-        with err.status(f"measuring {Path(model_file).name} on {remote.name}..."):
-            result = remote.measure(
-                Path(model_file), threads, settings, cooldown=cooldown, max_temp=max_temp, **options
-            )
-        _report(result, as_json, no_store, db)
+    specs = expand(targets)
+    if specs != ["local"]:
+        _bench_on(
+            specs,
+            accept_new_host_key,
+            Path(model_file),
+            threads,
+            settings,
+            as_json,
+            no_store,
+            db,
+            cooldown=cooldown,
+            max_temp=max_temp,
+            **options,
+        )
         return
     with Progress(
         TextColumn("{task.description}"),
@@ -145,16 +152,58 @@ def bench_command(
             max_temp_c=max_temp,
             **options,
         )
-    _report(result, as_json, no_store, db)
+    _print(result, as_json)
+    _store(result, no_store, db)
 
 
-def _report(result: BenchResult, as_json: bool, no_store: bool, db: str | None) -> None:
-    from edgeconv.results import open_store
+def _bench_on(
+    specs: list[str],
+    accept_new_host_key: bool,
+    path: Path,
+    threads: int | None,
+    settings: Any,
+    as_json: bool,
+    no_store: bool,
+    db: str | None,
+    **options: Any,
+) -> None:
+    """Measure on one or more targets (in parallel across devices); every success is reported and stored, then
+    each failure is one line and the exit status is 1."""
+    from edgeconv.errors import EdgeconvError
+    from edgeconv.runtime.artifact_info import describe_artifact
+    from edgeconv.targets import get_target
+    from edgeconv.targets.fleet import measure_on
 
+    describe_artifact(path)  # a missing file, companion or unknown suffix is reported before connecting
+    chosen = [get_target(spec, accept_new_host_key) for spec in specs]
+    with err.status(f"measuring {path.name} on {', '.join(t.name for t in chosen)}..."):
+        outcomes = measure_on(chosen, path, threads, settings, **options)
+    results = [o for o in outcomes if isinstance(o, BenchResult)]
+    if as_json and len(specs) > 1:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    for result in results:
+        if not (as_json and len(specs) > 1):
+            _print(result, as_json)
+        _store(result, no_store, db)
+    failures = [f"{t.name}: {o}" for t, o in zip(chosen, outcomes, strict=True) if isinstance(o, EdgeconvError)]
+    if len(failures) == 1 and len(specs) == 1:
+        raise EdgeconvError(str(outcomes[0]))
+    if failures:
+        for line in failures:
+            err.print(f"[red]failed[/]: {line}")
+        raise EdgeconvError(f"{len(failures)} of {len(specs)} targets failed (see above)")
+
+
+def _print(result: BenchResult, as_json: bool) -> None:
     if as_json:
         click.echo(result.to_json(), nl=False)
     else:
         print_summary(result)
+
+
+def _store(result: BenchResult, no_store: bool, db: str | None) -> None:
+    from edgeconv.results import open_store
+
     if not no_store:
         with open_store(db) as store:
             row = store.add_bench(result)

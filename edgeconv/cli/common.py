@@ -55,10 +55,12 @@ def target_options(function: F) -> F:
     """``--target`` (where to measure) and ``--accept-new-host-key``, the same in every command that measures."""
     return click.option(
         "--target",
-        default="local",
+        "targets",
+        multiple=True,
+        default=["local"],
         show_default=True,
-        help="Where to measure: local, ssh://[user@]host[:port][/dir], an ssh_config alias, or adb://SERIAL "
-        "(set a board up once with `edgeconv target setup`).",
+        help="Where to measure: local, ssh://[user@]host[:port][/dir], an ssh_config alias, adb://SERIAL, or a "
+        "group from targets.toml; repeat for several devices (measured in parallel, one at a time per device).",
     )(accept_new_host_key_option(function))
 
 

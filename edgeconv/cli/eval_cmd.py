@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import db_option, err, json_flag, out, print_json, target_options
+from edgeconv.errors import EdgeconvError
 
 
 def _confusion_table(result: dict[str, Any]) -> Table:
@@ -47,7 +48,7 @@ def eval_command(
     reference: str | None,
     confusion: bool | None,
     no_store: bool,
-    target: str,
+    targets: tuple[str, ...],
     accept_new_host_key: bool,
     as_json: bool,
     db: str | None,
@@ -62,20 +63,22 @@ def eval_command(
     """
     from edgeconv.evaluate import DataCache, evaluate
     from edgeconv.results import open_store
+    from edgeconv.targets import SshTarget, get_target
+    from edgeconv.targets.fleet import expand
 
     cache = DataCache(data)
-    board = None
-    if target != "local":
-        from edgeconv.targets import SshTarget, get_target
-
-        remote = get_target(target, accept_new_host_key)
-        assert isinstance(remote, SshTarget)
-        board = remote.logits
     results = []
-    for model in models:
-        where = f" on {target}" if board else ""
-        with err.status(f"evaluating {Path(model).name}{where}..."):
-            results.append(evaluate(model, cache, reference, board))
+    boards = []
+    for spec in expand(targets):
+        remote = None if spec == "local" else get_target(spec, accept_new_host_key)
+        if remote is not None and not isinstance(remote, SshTarget):
+            raise EdgeconvError(f"eval runs artifacts through edgeconv's runtime: {remote.name} has none (use ssh)")
+        boards.append(remote)
+        for model in models:
+            where = f" on {remote.name}" if remote else ""
+            with err.status(f"evaluating {Path(model).name}{where}..."):
+                results.append(evaluate(model, cache, reference, remote.logits if remote else None))
+    board = any(boards)
     if not no_store:
         with open_store(db) as store:
             for result in results:
@@ -85,17 +88,20 @@ def eval_command(
         print_json(records)
         return
     table = Table(title=f"held-out accuracy ({records[0]['num_images']} images of {records[0]['dataset']['kind']})")
-    where = f" on {results[0].device['hostname']}" if results[0].device else ""
-    table.title = str(table.title) + where
-    columns = ["model", "kind", "format", "precision", "top-1", "top-5", "agree top-1", "max |logit diff|"]
+    hosts = sorted({str(r.device["hostname"]) for r in results if r.device})
+    table.title = str(table.title) + (f" on {', '.join(hosts)}" if hosts else "")
+    columns = ["model", "device", "kind", "format", "precision", "top-1", "top-5", "agree top-1", "max |logit diff|"]
     if board:
         columns.append("agree with this machine")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("model", "kind", "format", "precision") else "right")
+        table.add_column(
+            column, justify="left" if column in ("model", "device", "kind", "format", "precision") else "right"
+        )
     for r in records:
         agree = r["agreement"] if r["agreement"] and "top1_agreement" in r["agreement"] else {}
         table.add_row(
             Path(r["target"]).name,
+            str((r["device"] or {}).get("target") or (r["device"] or {}).get("hostname", "-")),
             r["kind"],
             r["format"],
             r["precision"],

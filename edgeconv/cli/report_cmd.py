@@ -32,9 +32,15 @@ from edgeconv.errors import EdgeconvError
 def report_command(sweep_dir: str | None, out_path: str, db: str | None) -> None:
     """Write the report of a sweep: candidate table, latency-vs-width and accuracy-vs-latency plots (Pareto
     front and budget marked), the device fingerprint and the measurement settings."""
-    from edgeconv.report import write_report
+    from edgeconv.report import write_fleet_report, write_report
     from edgeconv.results import open_store
 
+    if sweep_dir and (Path(sweep_dir) / "fleet.json").is_file():
+        html_path, markdown_path = write_fleet_report(
+            json.loads((Path(sweep_dir) / "fleet.json").read_text()), Path(out_path)
+        )
+        err.print(f"wrote {html_path} and {markdown_path}")
+        return
     if sweep_dir:
         path = Path(sweep_dir) / "sweep.json"
         if not path.is_file():

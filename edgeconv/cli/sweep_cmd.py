@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import db_option, err, json_flag, out, print_json, target_options
-from edgeconv.errors import require
+from edgeconv.errors import EdgeconvError, require
 from edgeconv.runtime.formats import PRECISIONS, list_formats
 
 if TYPE_CHECKING:
@@ -40,6 +40,23 @@ def print_selection(selection: dict[str, Any]) -> None:
         )
     out.print(table)
     out.print(("[green]selected[/]: " if chosen else "[red]no selection[/]: ") + selection["reason"])
+
+
+def print_fleet(fleet: dict[str, Any]) -> None:
+    """One row per device: what it chose."""
+    table = Table(title="the fleet: one sweep per device")
+    for column in ("target", "device", "chosen", "top-1", "p90 ms"):
+        table.add_column(column)
+    for device in fleet["devices"]:
+        chosen = device.get("chosen") or {}
+        table.add_row(
+            device["target"],
+            device.get("device_id", "-"),
+            chosen.get("artifact_name") or device.get("error", "nothing fits"),
+            f"{chosen['top1']:.2%}" if chosen else "-",
+            f"{chosen['latency_ms']['p90']:.3f}" if chosen else "-",
+        )
+    out.print(table)
 
 
 def sweep_config(
@@ -121,15 +138,24 @@ def sweep_config(
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/sweep", show_default=True)
 @json_flag
 @db_option
+@click.pass_context
 def sweep_command(
-    target: str, accept_new_host_key: bool, out_dir: str, as_json: bool, db: str | None, **options: Any
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    accept_new_host_key: bool,
+    out_dir: str,
+    as_json: bool,
+    db: str | None,
+    **options: Any,
 ) -> None:
     """Find the most accurate width (and resolution) whose latency on the target meets the budget.
 
     Latency is searched on random-weight probes (coarse grid, a latency model fitted on the measured points,
     then bisection); only the finalists are trained, exported, evaluated and measured. The chosen artifact
     is copied to OUT/selected/. Everything is stored in the results database: an interrupted sweep resumes,
-    and a repeated one reuses measurements unless --remeasure.
+    and a repeated one reuses measurements unless --remeasure. With several --target (or a group), each
+    device gets its own sweep in OUT/<target>/, all at once, and OUT/fleet.json lists them (`edgeconv report
+    --sweep OUT` puts the devices side by side).
 
     \b
     Example:
@@ -139,9 +165,19 @@ def sweep_command(
     from edgeconv.results import open_store
     from edgeconv.sweep import Sweep
     from edgeconv.targets import get_target
+    from edgeconv.targets.fleet import expand
 
     config = sweep_config(**options)
-    chosen_target = get_target(target, accept_new_host_key)
+    specs = expand(targets)
+    if len(specs) > 1:
+        from edgeconv.sweep.fleet import run_fleet
+
+        fleet = run_fleet(ctx, specs, Path(out_dir), err.print)
+        print_json(fleet) if as_json else print_fleet(fleet)
+        if any("error" in device for device in fleet["devices"]):
+            raise EdgeconvError(f"{sum('error' in d for d in fleet['devices'])} of {len(specs)} device sweeps failed")
+        return
+    chosen_target = get_target(specs[0], accept_new_host_key)
     with open_store(db) as store, err.status("sweeping...") as status:
 
         def log(message: str) -> None:

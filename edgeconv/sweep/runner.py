@@ -10,6 +10,7 @@ and a repeated one measures nothing again unless ``remeasure``.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -42,6 +43,7 @@ from edgeconv.targets import ConnectionLost, Target
 from edgeconv.train import TrainConfig, fit, load_pretrained
 
 Log = Callable[[str], None]
+RETRY_AFTER_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -130,11 +132,13 @@ class Sweep:
         return median_latency(results, self.config.stat)
 
     def measure(self, path: Path) -> BenchResult:
-        """One measurement on the target; a lost connection is retried once (nothing of it was stored)."""
+        """One measurement on the target; a lost connection is retried once, after a pause for the link or the
+        board to come back (nothing of the lost one was stored)."""
         try:
             return self.target.measure(path, self.config.threads, self.config.bench)
         except ConnectionLost as exc:
-            self.log(f"retry  {path.name}: {exc}")
+            self.log(f"retry  {path.name} in {RETRY_AFTER_S:g} s: {exc}")
+            time.sleep(RETRY_AFTER_S)
             return self.target.measure(path, self.config.threads, self.config.bench)
 
     def _export(
