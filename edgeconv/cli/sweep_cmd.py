@@ -76,6 +76,8 @@ def sweep_config(
     remeasure: bool,
     runs: int,
     min_seconds: float,
+    cooldown: float = 0.0,
+    max_temp: float | None = None,
 ) -> SweepConfig:
     """The SweepConfig that these `edgeconv sweep` options describe (checked: model, format, precision)."""
     from edgeconv.models.registry import get_spec
@@ -101,6 +103,8 @@ def sweep_config(
         distil=distil,
         remeasure=remeasure,
         bench=BenchSettings(runs=runs, min_seconds=min_seconds),
+        cooldown_s=cooldown,
+        max_temp_c=max_temp,
     )
 
 
@@ -135,6 +139,19 @@ def sweep_config(
 @click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")
 @click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Minimum measured runs.")
 @click.option("--min-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option(
+    "--cooldown",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Idle this long before each measurement.",
+)
+@click.option(
+    "--max-temp",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Wait until the device is at most this hot (C) before each measurement; hotter results are not used.",
+)
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/sweep", show_default=True)
 @json_flag
 @db_option

@@ -66,6 +66,8 @@ class SweepConfig:
     max_drop: float = 1.0
     calib_size: int = 300
     bench: BenchSettings = field(default_factory=BenchSettings)
+    cooldown_s: float = 0.0  # idle before each measurement
+    max_temp_c: float | None = None  # wait until the device is this cool; flag results that end hotter
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,12 +136,13 @@ class Sweep:
     def measure(self, path: Path) -> BenchResult:
         """One measurement on the target; a lost connection is retried once, after a pause for the link or the
         board to come back (nothing of the lost one was stored)."""
+        conditions = {"cooldown": self.config.cooldown_s, "max_temp": self.config.max_temp_c}
         try:
-            return self.target.measure(path, self.config.threads, self.config.bench)
+            return self.target.measure(path, self.config.threads, self.config.bench, **conditions)
         except ConnectionLost as exc:
             self.log(f"retry  {path.name} in {RETRY_AFTER_S:g} s: {exc}")
             time.sleep(RETRY_AFTER_S)
-            return self.target.measure(path, self.config.threads, self.config.bench)
+            return self.target.measure(path, self.config.threads, self.config.bench, **conditions)
 
     def _export(
         self,

@@ -20,7 +20,7 @@ LONG_ENOUGH_TO_CUT = BenchSettings(warmup_runs=2, warmup_seconds=0, runs=10, min
 CONFIG = SweepConfig(
     model="mobilenetv2",
     budget_ms=1000.0,
-    widths=[0.25, 0.35, 0.5],
+    widths=[0.25, 0.35],
     resolutions=[32],
     format="onnx",
     precision="fp32",
