@@ -77,6 +77,7 @@ def create_board(root: Path) -> Board:
     """Keys, sshd_config and a client ssh_config in ``root``; the server is started. Aliases: ``edgeconv-board``
     (good), ``no-python-board`` (PATH without python3), ``unknown-key-board`` (empty known_hosts),
     ``changed-key-board`` (another key recorded for the host), ``stranger-board`` (a key the server refuses)."""
+    root.mkdir(parents=True, exist_ok=True)
     host_key = keygen(root / "host_key")
     (root / "authorized_keys").write_text(keygen(root / "id_ed25519") + "\n")
     keygen(root / "stranger")  # a key the server does not know
