@@ -67,6 +67,12 @@ class Adb:
             raise EdgeconvError(f"adb://{self.serial} did not answer within {timeout:.0f} s") from None
 
 
+def parse_thermal_status(dump: str) -> int | None:
+    """The ``Thermal Status: N`` line of ``dumpsys thermalservice`` (AOSP's ThermalManagerService dump)."""
+    found = re.search(r"^Thermal Status:\s*(\d+)", dump, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
 def tool_command(binary: str, model: str, threads: int | None, settings: BenchSettings, result: str) -> list[str]:
     """The benchmark tool's command line; ``result`` is where ``litert-benchmark`` writes its JSON."""
     runs = str(settings.runs)
@@ -173,8 +179,7 @@ class AdbTarget:
 
     def thermal_status(self) -> int | None:
         status, out = self.adb.shell("dumpsys thermalservice", 30)
-        found = re.search(r"Thermal Status:\s*(\d+)", out) if status == 0 else None
-        return int(found.group(1)) if found else None
+        return parse_thermal_status(out) if status == 0 else None
 
     def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
         """Benchmark the .tflite ``path`` on the phone with the native tool."""

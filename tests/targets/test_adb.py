@@ -4,6 +4,7 @@ lines built, and the push-once and measurement logic run against a directory on 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -132,3 +133,36 @@ def test_bad_adb_use_is_one_line(tmp_path: Path, tiny_onnx: Path, tiny_tflite: P
     no_tool = cli("bench", tiny_tflite, "--target", "adb://emulator-5554")
     assert no_tool.code == 1 and "needs LiteRT's benchmark_model binary" in no_tool.stderr
     assert get_target("adb://R58M123").name == "adb://R58M123"
+
+
+# what AOSP's ThermalManagerService dumps (its dumpInternal prints these lines in this order)
+THERMAL_DUMP = """IsStatusOverride: false
+ThermalEventListeners:
+\tcallbacks: 1
+ThermalStatusListeners:
+\tcallbacks: 1
+Thermal Status: {status}
+Cached temperatures:
+\tTemperature{{mValue=41.2, mType=0, mName=cpu0, mStatus=0}}
+HAL Ready: true
+"""
+
+
+def test_thermal_status_is_read_and_a_hot_phone_flags_the_result(
+    tmp_path: Path, tiny_tflite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgeconv.targets.adb import parse_thermal_status
+
+    assert parse_thermal_status(THERMAL_DUMP.format(status=0)) == 0
+    assert parse_thermal_status("Cached temperatures:\n") is None
+    tool = Path(sys.executable).with_name("litert-benchmark")
+    if not tool.is_file():
+        pytest.skip("litert-benchmark (ai-edge-litert) is not installed")
+    bin_dir = tmp_path / "android-bin"  # the phone's dumpsys, for the directory transport
+    bin_dir.mkdir()
+    (bin_dir / "dumpsys").write_text(f"#!/bin/sh\ncat <<'EOF'\n{THERMAL_DUMP.format(status=2)}EOF\n")
+    (bin_dir / "dumpsys").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    result = phone(tmp_path, tool).measure(tiny_tflite, 1, BenchSettings(warmup_runs=2, runs=10))
+    assert result.conditions == {"before": {"thermal_status": 2}, "after": {"thermal_status": 2}}
+    assert result.invalid and "thermal status 2" in result.invalid
