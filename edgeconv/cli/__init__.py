@@ -23,12 +23,12 @@ from edgeconv.cli.train_cmd import train_command
 @click.group(cls=EdgeconvGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="edgeconv")
 def main() -> None:
-    """Export mobile vision models to ONNX and measure them on the device they will run on.
+    """Export mobile vision models to ONNX, TFLite and OpenVINO and measure them on the device they will run on.
 
     \b
     Workstation:  edgeconv models | train | export | eval | sweep | select | report
     Device:       edgeconv bench | info   (needs no torch: pip install 'edgeconv[onnx]')
-    Boards:       edgeconv target check | setup; then --target ssh://... on bench and sweep
+    Boards:       edgeconv target check | setup; then --target ssh://... | adb://... on bench, eval, sweep
     Both:         edgeconv results
     """
 
