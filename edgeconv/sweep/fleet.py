@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from edgeconv.atomic import write_json
+from edgeconv.targets.base import edgeconv_process
 
 
 def child_arguments(ctx: click.Context, target: str, out: Path) -> list[str]:
@@ -43,7 +43,7 @@ def run_fleet(ctx: click.Context, targets: list[str], out: Path, log: Any) -> di
     procs = {}
     for target in targets:
         directory = out / slug(target)
-        command = [sys.executable, "-m", "edgeconv", *child_arguments(ctx, target, directory)]
+        command = [*edgeconv_process(), *child_arguments(ctx, target, directory)]
         procs[target] = (
             directory,
             subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),

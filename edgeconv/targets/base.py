@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,3 +39,9 @@ def bench_arguments(threads: int | None, settings: BenchSettings, options: dict[
         else:
             args += [flag, str(value)]
     return [*args, "--json", "--no-store"]
+
+
+def edgeconv_process() -> list[str]:
+    """The command that starts this edgeconv in a new process. ``-P`` (Python 3.11+) keeps the working directory
+    off sys.path, where a source checkout's edgeconv/ would shadow the installed package."""
+    return [sys.executable, *(["-P"] if sys.version_info >= (3, 11) else []), "-m", "edgeconv"]

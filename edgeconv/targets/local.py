@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from edgeconv.errors import EdgeconvError
 from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.device import device_info
 from edgeconv.runtime.result import BenchResult
-from edgeconv.targets.base import bench_arguments
+from edgeconv.targets.base import bench_arguments, edgeconv_process
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class LocalTarget:
 
     def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
         """Benchmark ``path``; the result is not stored (the caller stores it)."""
-        command = [sys.executable, "-m", "edgeconv", "bench", str(path), *bench_arguments(threads, settings, options)]
+        command = [*edgeconv_process(), "bench", str(path), *bench_arguments(threads, settings, options)]
         try:
             proc = subprocess.run(command, capture_output=True, text=True, timeout=self.run_timeout, check=False)
         except subprocess.TimeoutExpired:

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from edgeconv.runtime.device import invalid_reason
+from edgeconv.targets.base import edgeconv_process
 
 
 def test_two_benches_started_together_never_overlap(tiny_onnx: Path, tmp_path: Path) -> None:
     env = {**os.environ, "EDGECONV_DEVICE_LOCK": str(tmp_path / "device.lock")}
-    command = [sys.executable, "-m", "edgeconv", "bench", str(tiny_onnx), "-t", "1", "--runs", "10"]
+    command = [*edgeconv_process(), "bench", str(tiny_onnx), "-t", "1", "--runs", "10"]
     command += ["--min-seconds", "0.8", "--warmup-seconds", "0.2", "--json", "--no-store"]
-    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for _ in range(2)]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    procs = [subprocess.Popen(command, env=env, **pipes) for _ in range(2)]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)
