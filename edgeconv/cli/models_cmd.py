@@ -1,38 +1,72 @@
-"""``edgeconv models``: every model family with its parameters and multiply-accumulates."""
+"""``edgeconv models``: the model families by group, with widths, parameters and multiply-accumulates."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 from rich.table import Table
 
 from edgeconv.cli.common import json_flag, out, print_json
-from edgeconv.errors import require
+from edgeconv.errors import UsageError, require
+
+
+def _row(name: str, width: float, resolution: int | None, num_classes: int) -> dict[str, Any]:
+    """One family's entry; a width or resolution the family cannot take is reported, not raised."""
+    from edgeconv.models import model_info
+    from edgeconv.models.registry import get_spec
+
+    spec = get_spec(name)
+    entry: dict[str, Any] = {
+        "name": name,
+        "group": spec.group,
+        "widths": list(spec.widths) or spec.width_range,
+        "native_resolution": spec.default_resolution,
+        "min_resolution": spec.min_resolution,
+        "description": spec.description,
+    }
+    try:
+        info = model_info(name, width, resolution, num_classes)
+    except UsageError as exc:
+        return {**entry, "error": str(exc)}
+    return {**entry, "width": info.width, "resolution": info.resolution, "params": info.params, "macs": info.macs}
 
 
 @click.command("models")
 @click.option("--width", type=float, default=1.0, show_default=True, help="Width multiplier, any value in (0, 2].")
 @click.option("--resolution", type=int, default=None, help="Input size in pixels (default: each family's native).")
 @click.option("--num-classes", type=int, default=1000, show_default=True, help="Classifier outputs.")
+@click.option(
+    "--group",
+    type=click.Choice(["edge", "baseline"]),
+    default=None,
+    help="Only edge networks or only the classic baselines (default: both).",
+)
 @json_flag
-def models_command(width: float, resolution: int | None, num_classes: int, as_json: bool) -> None:
-    """List the model families with parameter count and MACs at a width and resolution."""
+def models_command(width: float, resolution: int | None, num_classes: int, group: str | None, as_json: bool) -> None:
+    """List the model families, edge networks first, then the classic baselines: the widths each is defined
+    at, and parameters and MACs at --width and --resolution."""
     require("torch", "host", "edgeconv models")
-    from edgeconv.models import list_models, model_info
-    from edgeconv.models.registry import get_spec
+    from edgeconv.models import list_models
+    from edgeconv.models.registry import GROUPS
 
-    infos = [model_info(name, width, resolution, num_classes) for name in list_models()]
+    rows = [_row(name, width, resolution, num_classes) for g in GROUPS if group in (None, g) for name in list_models(g)]
     if as_json:
-        print_json([{**info.__dict__, "description": get_spec(info.name).description} for info in infos])
+        print_json(rows)
         return
     table = Table(title=f"edgeconv models at width {width:g}")
-    for column in ("model", "resolution", "params (M)", "MACs (M)", "description"):
-        table.add_column(column, justify="left" if column in ("model", "description") else "right")
-    for info in infos:
-        table.add_row(
-            info.name,
-            str(info.resolution),
-            f"{info.params / 1e6:.3f}",
-            f"{info.macs / 1e6:.1f}",
-            get_spec(info.name).description,
+    for column in ("group", "model", "widths", "px", "params (M)", "MACs (M)", "description"):
+        table.add_column(column, justify="right" if column in ("px", "params (M)", "MACs (M)") else "left")
+    previous = None
+    for row in rows:
+        if previous is not None and row["group"] != previous:
+            table.add_section()
+        widths = ", ".join(f"{w:g}" for w in row["widths"]) if isinstance(row["widths"], list) else row["widths"]
+        cells = (
+            [str(row["resolution"]), f"{row['params'] / 1e6:.3f}", f"{row['macs'] / 1e6:.1f}", row["description"]]
+            if "error" not in row
+            else ["-", "-", "-", f"[yellow]{row['error']}[/]"]
         )
+        table.add_row(row["group"] if row["group"] != previous else "", row["name"], widths, *cells)
+        previous = row["group"]
     out.print(table)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.registry import check_num_classes, check_resolution, check_width, get_spec
+from edgeconv.models.registry import check_num_classes, get_spec
 
 CONFIG_ATTR = "edgeconv_config"
 
@@ -35,9 +35,9 @@ def create_model(name: str, width: float = 1.0, num_classes: int = 1000, resolut
     Bad arguments raise :class:`edgeconv.errors.UsageError` (a ``ValueError``).
     """
     spec = get_spec(name)
-    width = check_width(width)
+    width = spec.check_width(width)
     num_classes = check_num_classes(num_classes)
-    resolution = check_resolution(spec.default_resolution if resolution is None else resolution)
+    resolution = spec.check_resolution(spec.default_resolution if resolution is None else resolution)
     model = spec.builder(width, num_classes).eval()
     setattr(model, CONFIG_ATTR, {"model": name, "width": width, "resolution": resolution, "num_classes": num_classes})
     return model

@@ -34,10 +34,11 @@ class ConvBNAct(nn.Sequential):
         stride: int = 1,
         groups: int = 1,
         act_layer: ActLayer | None = nn.ReLU,
+        eps: float = 1e-5,
     ) -> None:
         layers: list[nn.Module] = [
             nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, groups=groups, bias=False),
-            nn.BatchNorm2d(out_channels),
+            nn.BatchNorm2d(out_channels, eps=eps),
         ]
         if act_layer is not None:
             layers.append(act_layer())
@@ -46,15 +47,16 @@ class ConvBNAct(nn.Sequential):
 
 
 class SqueezeExcite(nn.Module):
-    """Squeeze-and-excitation: global pool -> 1x1 reduce -> ReLU -> 1x1 expand -> sigmoid gate."""
+    """Squeeze-and-excitation: global pool -> 1x1 reduce -> ReLU -> 1x1 expand -> sigmoid (or hard-sigmoid)
+    gate."""
 
-    def __init__(self, channels: int, reduced_channels: int) -> None:
+    def __init__(self, channels: int, reduced_channels: int, gate_layer: ActLayer = nn.Sigmoid) -> None:
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.reduce = nn.Conv2d(channels, reduced_channels, 1)
         self.act = nn.ReLU(inplace=True)
         self.expand = nn.Conv2d(reduced_channels, channels, 1)
-        self.gate = nn.Sigmoid()
+        self.gate = gate_layer()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.gate(self.expand(self.act(self.reduce(self.pool(x)))))
@@ -134,3 +136,47 @@ def init_weights(model: nn.Module) -> None:
         elif isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, 0, 0.01)
             nn.init.zeros_(module.bias)
+
+
+def pooling_matrix(size: int, out_size: int) -> torch.Tensor:
+    """(out_size, size) matrix whose rows average the cells adaptive average pooling assigns to each output:
+    ``[floor(i * size / out), ceil((i + 1) * size / out))``."""
+    matrix = torch.zeros(out_size, size)
+    for i in range(out_size):
+        start, end = (i * size) // out_size, -(-(i + 1) * size // out_size)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+class AdaptiveAvgPool(nn.Module):
+    """``adaptive_avg_pool2d`` to a fixed grid (VGG's 7x7, AlexNet's 6x6), written with ops that every
+    exporter converts at any input size: a plain average pool when the input divides evenly (the native
+    resolution), otherwise a product with the pooling matrices (at small inputs the grid repeats cells)."""
+
+    def __init__(self, out_size: int) -> None:
+        super().__init__()
+        self.out_size = out_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        if height % self.out_size == 0 and width % self.out_size == 0:
+            kernel = (height // self.out_size, width // self.out_size)
+            return nn.functional.avg_pool2d(x, kernel) if kernel != (1, 1) else x
+        rows = pooling_matrix(height, self.out_size).to(x.dtype)
+        cols = pooling_matrix(width, self.out_size).to(x.dtype)
+        return torch.matmul(torch.matmul(rows, x), cols.T)
+
+
+Size = int | tuple[int, int]
+
+
+class BasicConv2d(nn.Module):
+    """Conv (no bias) -> BatchNorm (eps 0.001) -> ReLU: the unit of torchvision's GoogLeNet and Inception v3."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: Size, stride: int = 1, padding: Size = 0) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding, bias=False)
+        self.bn = nn.BatchNorm2d(out_ch, eps=0.001)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x)))

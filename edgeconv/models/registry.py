@@ -1,7 +1,9 @@
-"""The model registry: family name -> builder, default resolution and description.
+"""The model registry: family name -> builder, group, widths, resolutions and description.
 
 Families register themselves with the :func:`register_model` decorator in their own module; a second
 registration under the same name raises, so two files can never silently shadow each other.
+Families are grouped: ``edge`` networks designed for phones and boards, and the classic ``baseline``
+networks a user compares them with.
 """
 
 from __future__ import annotations
@@ -18,31 +20,71 @@ if TYPE_CHECKING:
     from torch import nn
 
 Builder = Callable[[float, int], "nn.Module"]
+Rename = Callable[[str], str]
 
 MIN_RESOLUTION = 32
 MAX_WIDTH = 2.0
+GROUPS = ("edge", "baseline")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What the registry knows about one model name."""
+    """What the registry knows about one model name.
+
+    ``widths``: the only widths the family is defined at (ShuffleNetV2's published channel tables), or
+    empty when any width in (0, 2] works. ``rename``: maps the tensor names of a second reference
+    implementation whose tensors come in another order (timm's RegNets) to this one's, for ``--weights``.
+    """
 
     name: str
     builder: Builder
     default_resolution: int
     description: str
+    group: str = "edge"
+    widths: tuple[float, ...] = ()
+    min_resolution: int = MIN_RESOLUTION
+    rename: Rename | None = None
+
+    def check_width(self, width: float) -> float:
+        """``width`` validated for this family (see :func:`check_width`)."""
+        value = check_width(width)
+        if self.widths and value not in self.widths:
+            choices = ", ".join(f"{w:g}" for w in self.widths)
+            raise UsageError(f"{self.name} is defined at widths {choices} only, got {width!r}")
+        return value
+
+    def check_resolution(self, resolution: int) -> int:
+        """``resolution`` validated for this family: its pooling stages need ``min_resolution`` pixels."""
+        return check_resolution(resolution, self.min_resolution, self.name)
+
+    @property
+    def width_range(self) -> str:
+        """``0.5, 1, 1.5, 2`` or ``(0, 2]``: what ``edgeconv models`` shows."""
+        return ", ".join(f"{w:g}" for w in self.widths) if self.widths else f"(0, {MAX_WIDTH:g}]"
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register_model(name: str, default_resolution: int, description: str) -> Callable[[Builder], Builder]:
+def register_model(
+    name: str,
+    default_resolution: int,
+    description: str,
+    group: str = "edge",
+    widths: tuple[float, ...] = (),
+    min_resolution: int = MIN_RESOLUTION,
+    rename: Rename | None = None,
+) -> Callable[[Builder], Builder]:
     """Decorator that registers ``builder(width, num_classes) -> nn.Module`` under ``name``."""
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
 
     def decorate(builder: Builder) -> Builder:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = ModelSpec(name, builder, default_resolution, description)
+        _REGISTRY[name] = ModelSpec(
+            name, builder, default_resolution, description, group, widths, min_resolution, rename
+        )
         return builder
 
     return decorate
@@ -53,9 +95,22 @@ def unregister_model(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def list_models() -> list[str]:
-    """Every registered model name, sorted."""
-    return sorted(_REGISTRY)
+def list_models(group: str | None = None) -> list[str]:
+    """Every registered model name (of ``group``, if given), sorted."""
+    return sorted(name for name, spec in _REGISTRY.items() if group in (None, spec.group))
+
+
+def parse_models(text: str) -> list[str]:
+    """Model names from ``mobilenetv2,resnet18`` or a group name (``edge``, ``baseline``), in the order
+    given, each once; unknown names raise as :func:`get_spec` does."""
+    names: list[str] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        for name in list_models(item) if item in GROUPS else [get_spec(item).name]:
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise UsageError(f"no model named in {text!r}")
+    return names
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -79,10 +134,12 @@ def check_width(width: float) -> float:
     return value
 
 
-def check_resolution(resolution: int) -> int:
-    """Validate an input resolution: an integer >= 32 (five stride-2 stages need at least 32 pixels)."""
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < MIN_RESOLUTION:
-        raise UsageError(f"resolution must be an integer >= {MIN_RESOLUTION}, got {resolution!r}")
+def check_resolution(resolution: int, minimum: int = MIN_RESOLUTION, model: str | None = None) -> int:
+    """Validate an input resolution: an integer >= 32 (five stride-2 stages need at least 32 pixels), or
+    the ``minimum`` of ``model``."""
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < minimum:
+        which = f" for {model}" if model and minimum > MIN_RESOLUTION else ""
+        raise UsageError(f"resolution must be an integer >= {minimum}{which}, got {resolution!r}")
     return resolution
 
 

@@ -2,7 +2,8 @@
 architecture saved by torchvision, timm or another implementation.
 
 Tensors are matched by name when every name matches; otherwise by order and shape (architectures written
-from the same paper list their tensors in the same order). A classifier head whose class count differs is
+from the same paper list their tensors in the same order). Training-only auxiliary classifiers (Inception
+v3's ``AuxLogits``, GoogLeNet's ``aux1``/``aux2``) are left out. A classifier head whose class count differs is
 re-initialised. A file that does not fit is refused, naming the first tensor that does not match.
 """
 
@@ -18,9 +19,12 @@ from torch import nn
 from edgeconv.atomic import sha256_files
 from edgeconv.checkpoint import CHECKPOINT_FORMAT
 from edgeconv.errors import ArtifactError
+from edgeconv.models.factory import CONFIG_ATTR
+from edgeconv.models.registry import Rename, get_spec
 
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
 _PREFIXES = ("module.", "model.", "_orig_mod.")
+_AUXILIARY = ("AuxLogits.", "aux1.", "aux2.")
 
 
 @dataclass
@@ -55,7 +59,8 @@ def _state_dict_of(payload: Any, path: Path) -> dict[str, torch.Tensor]:
         for prefix in _PREFIXES:
             if name.startswith(prefix):
                 name = name[len(prefix) :]
-        state[name] = tensor
+        if not name.startswith(_AUXILIARY):
+            state[name] = tensor
     return state
 
 
@@ -64,16 +69,23 @@ def _learnable(state: dict[str, torch.Tensor]) -> list[tuple[str, torch.Tensor]]
     return [(k, v) for k, v in state.items() if not k.endswith("num_batches_tracked")]
 
 
-def _head(model: nn.Module) -> nn.Linear | None:
-    """The classifier head: the last Linear layer."""
-    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
-    return linears[-1] if linears else None
+def _head(model: nn.Module) -> nn.Linear | nn.Conv2d | None:
+    """The classifier head: the last Linear layer, or the last conv where there is none (SqueezeNet)."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    return linears[-1] if linears else convs[-1] if convs else None
 
 
 def _head_names(model: nn.Module) -> set[str]:
     """State-dict names of the classifier head's weight and bias."""
     head = _head(model)
     return {name for name, p in model.named_parameters() if head is not None and any(p is q for q in head.parameters())}
+
+
+def _renaming(model: nn.Module) -> Rename | None:
+    """The family's map from a second reference implementation's tensor names, if it has one."""
+    config = model.__dict__.get(CONFIG_ATTR)
+    return get_spec(config["model"]).rename if isinstance(config, dict) else None
 
 
 def _shape(t: torch.Tensor) -> tuple[int, ...]:
@@ -106,6 +118,10 @@ def load_pretrained(model: nn.Module, path: str | Path) -> LoadReport:
     head = _head_names(model)
     mine, theirs = _learnable(model.state_dict()), _learnable(source)
     names_match = {k for k, _ in mine} == {k for k, _ in theirs}
+    rename = _renaming(model)
+    if not names_match and rename is not None and {k for k, _ in mine} == {rename(k) for k, _ in theirs}:
+        source = {rename(k): v for k, v in source.items()}
+        names_match = True
     if names_match:
         theirs = [(name, source[name]) for name, _ in mine]
     if len(mine) != len(theirs):
@@ -123,7 +139,8 @@ def load_pretrained(model: nn.Module, path: str | Path) -> LoadReport:
     head_module = _head(model)
     if skipped and head_module is not None:  # a new class count: fresh head, as at initialisation
         nn.init.normal_(head_module.weight, 0, 0.01)
-        nn.init.zeros_(head_module.bias)
+        if head_module.bias is not None:
+            nn.init.zeros_(head_module.bias)
     return LoadReport(
         path=str(path.resolve()),
         sha256=sha256_files(path),

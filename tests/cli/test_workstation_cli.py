@@ -22,8 +22,15 @@ def assert_one_line_error(result, message: str) -> None:  # type: ignore[no-unty
 def test_models_json_lists_every_family_with_reference_counts(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("models", "--width", "0.75", "--json")
     assert result.code == 0
-    rows = {r["name"]: r for r in json.loads(result.stdout)}
-    assert len(rows) == 8
+    listed = json.loads(result.stdout)
+    rows = {r["name"]: r for r in listed}
+    assert len(rows) == 33
+    groups = [r["group"] for r in listed]
+    assert groups == sorted(groups, key=["edge", "baseline"].index)  # edge networks first
+    assert rows["resnet18"]["group"] == "baseline" and rows["resnet18"]["widths"] == "(0, 2]"
+    assert rows["shufflenetv2"]["widths"] == [0.5, 1.0, 1.5, 2.0]
+    assert rows["shufflenetv2"]["error"] == "shufflenetv2 is defined at widths 0.5, 1, 1.5, 2 only, got 0.75"
+    assert rows["inception_v3"]["resolution"] == 299 and rows["inception_v3"]["min_resolution"] == 75
     assert rows["mobilenetv2"]["params"] == 2_636_424
     assert rows["mobilenetv2"]["macs"] / 1e6 == pytest.approx(209.1, rel=0.01)
     assert rows["efficientnet_lite0"]["params"] == 3_357_000
@@ -31,8 +38,9 @@ def test_models_json_lists_every_family_with_reference_counts(cli) -> None:  # t
 
 
 def test_models_table(cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("models", "--resolution", "160")
+    result = cli("models", "--resolution", "160", "--group", "edge")
     assert result.code == 0 and "mnasnet_a1" in result.stdout and "3.505" in result.stdout
+    assert "0.5, 1, 1.5, 2" in result.stdout and "resnet18" not in result.stdout
 
 
 @pytest.mark.parametrize(
