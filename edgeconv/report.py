@@ -67,6 +67,11 @@ def accuracy_plot(summary: dict[str, Any]) -> bytes:
     front = summary.get("pareto", [])
 
     def draw(ax: Any) -> None:
+        if not found:
+            ax.text(0.5, 0.5, "no candidates: nothing was trained", ha="center", va="center", transform=ax.transAxes)
+            ax.axvline(selection["budget_ms"], color="crimson", lw=1.5, label=f"budget {selection['budget_ms']:g} ms")
+            ax.set_xlabel(f"{stat} latency (ms)")
+            return
         xs = [c["latency_ms"][stat] for c in found]
         ys = [c["top1"] * 100 for c in found]
         ax.scatter(xs, ys, color="steelblue", zorder=3, label="candidates")
@@ -107,6 +112,22 @@ def accuracy_plot(summary: dict[str, Any]) -> bytes:
         ax.legend(fontsize=8)
 
     return _figure_png(draw)
+
+
+STYLE = (
+    "body{font-family:sans-serif;max-width:1080px;margin:2em auto;color:#222}table{border-collapse:collapse;"
+    "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}"
+    "th{background:#f3f3f3}figure{margin:1em 0}img{max-width:100%}.verdict{font-size:1.1em;padding:.6em;"
+    "background:#eef6ee;border-left:4px solid green}"
+)
+
+
+def html_page(title: str, body: str) -> str:
+    """A self-contained HTML page with the reports' style."""
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>"
+    )
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> tuple[str, str]:
@@ -197,19 +218,10 @@ def write_report(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
         f'<figure><img alt="{name} plot" src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
         for name, png in plots.items()
     )
-    style = (
-        "body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse;"
-        "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}"
-        "th{background:#f3f3f3}figure{margin:1em 0}img{max-width:100%}.verdict{font-size:1.1em;padding:.6em;"
-        "background:#eef6ee;border-left:4px solid green}"
-    )
     body = [f"<h1>{html.escape(title)}</h1>", f'<p class="verdict">{html.escape(selection["reason"])}</p>', embedded]
     body += [f"<h2>{html.escape(name)}</h2>{table_html}" for name, (table_html, _) in sections]
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style>"
-        f"</head><body>{''.join(body)}<p><small>finished {summary['finished_at']}</small></p></body></html>"
-    )
-    write_bytes(out, page.encode())
+    body.append(f"<p><small>finished {summary['finished_at']}</small></p>")
+    write_bytes(out, html_page(title, "".join(body)).encode())
     markdown_path = out.with_suffix(".md")
     lines = [f"# {title}", "", f"**{selection['reason']}**", ""]
     for name, png in plots.items():
@@ -250,18 +262,27 @@ def fleet_latency_plot(summaries: list[tuple[str, dict[str, Any]]]) -> bytes:
 
 def write_fleet_report(fleet: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """The devices side by side: one latency curve per device, what each chose, and each device's own report
-    (written into its sweep directory and linked)."""
+    (written into its sweep directory and linked). A device that swept several families gets its
+    cross-family report; the width curves are drawn for the single-family sweeps."""
     import json
 
     out = out.with_suffix(".html")
-    summaries, rows = [], []
+    summaries, rows, configs = [], [], []
     for device in fleet["devices"]:
         if "error" in device:
             rows.append([device["target"], "-", f"failed: {device['error']}", "-", "-", "-"])
             continue
-        summary = json.loads((Path(device["out"]) / "sweep.json").read_text())
-        summaries.append((device["target"], summary))
-        own, _ = write_report(summary, Path(device["out"]) / "report.html")
+        families = Path(device["out"]) / "families.json"
+        if families.is_file():
+            from edgeconv.report_families import write_families_report
+
+            summary = json.loads(families.read_text())
+            own, _ = write_families_report(summary, Path(device["out"]) / "report.html")
+        else:
+            summary = json.loads((Path(device["out"]) / "sweep.json").read_text())
+            summaries.append((device["target"], summary))
+            own, _ = write_report(summary, Path(device["out"]) / "report.html")
+        configs.append(summary["config"])
         chosen = summary["selection"]["chosen"]
         fingerprint = summary.get("device", {})
         rows.append(
@@ -274,23 +295,22 @@ def write_fleet_report(fleet: dict[str, Any], out: Path) -> tuple[Path, Path]:
                 str(own),
             ]
         )
-    if not summaries:
+    if not configs:
         raise EdgeconvError("no device of this fleet finished its sweep: nothing to report")
-    plot = fleet_latency_plot(summaries)
-    config = summaries[0][1]["config"]
+    config = configs[0]
     title = (
         f"edgeconv fleet: {config['model']} under {config['budget_ms']:g} ms {config['stat']} on {len(rows)} devices"
     )
     headers = ["target", "device", "chosen", "top-1", f"{config['stat']} ms", "report"]
     table_html, table_md = _table(headers, rows)
-    image = base64.b64encode(plot).decode()
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
-        f"<h1>{html.escape(title)}</h1><figure><img alt='latency per device' src='data:image/png;base64,{image}'>"
-        f"</figure>{table_html}</body></html>"
-    )
-    write_bytes(out, page.encode())
-    write_bytes(out.with_name(f"{out.stem}_latency.png"), plot)
+    figure, picture = "", ""
+    if summaries:
+        plot = fleet_latency_plot(summaries)
+        write_bytes(out.with_name(f"{out.stem}_latency.png"), plot)
+        image = base64.b64encode(plot).decode()
+        figure = f"<figure><img alt='latency per device' src='data:image/png;base64,{image}'></figure>"
+        picture = f"![latency per device]({out.stem}_latency.png)\n\n"
+    write_bytes(out, html_page(title, f"<h1>{html.escape(title)}</h1>{figure}{table_html}").encode())
     markdown = out.with_suffix(".md")
-    write_bytes(markdown, f"# {title}\n\n![latency per device]({out.stem}_latency.png)\n\n{table_md}\n".encode())
+    write_bytes(markdown, f"# {title}\n\n{picture}{table_md}\n".encode())
     return out, markdown

@@ -42,7 +42,8 @@ def report_command(sweep_dir: str | None, out_path: str, db: str | None) -> None
         err.print(f"wrote {html_path} and {markdown_path}")
         return
     if sweep_dir:
-        path = Path(sweep_dir) / "sweep.json"
+        path = Path(sweep_dir) / "families.json"
+        path = path if path.is_file() else Path(sweep_dir) / "sweep.json"
         if not path.is_file():
             raise EdgeconvError(f"{path} does not exist: is {sweep_dir} the --out directory of a finished sweep?")
         summary = json.loads(path.read_text())
@@ -51,5 +52,10 @@ def report_command(sweep_dir: str | None, out_path: str, db: str | None) -> None
             summary = store.latest_sweep()
         if summary is None:
             raise EdgeconvError("no finished sweep in the results database (run `edgeconv sweep` or pass --sweep DIR)")
-    html_path, markdown_path = write_report(summary, Path(out_path))
+    if summary.get("kind") == "families":
+        from edgeconv.report_families import write_families_report
+
+        html_path, markdown_path = write_families_report(summary, Path(out_path))
+    else:
+        html_path, markdown_path = write_report(summary, Path(out_path))
     err.print(f"wrote {html_path} and {markdown_path}")

@@ -42,6 +42,39 @@ def print_selection(selection: dict[str, Any]) -> None:
     out.print(("[green]selected[/]: " if chosen else "[red]no selection[/]: ") + selection["reason"])
 
 
+def print_families(summary: dict[str, Any]) -> None:
+    """One row per family: what it chose, or how far over budget its fastest width is, and its cost per
+    unit of work and size on this target."""
+    stat = summary["config"]["stat"]
+    table = Table(title=f"families on {summary['target']} against {summary['config']['budget_ms']:g} ms {stat}")
+    for column in (
+        "family",
+        "group",
+        "best within budget",
+        "top-1",
+        f"{stat} ms",
+        "fastest ms",
+        "ms/GMAC",
+        "ms/M params",
+    ):
+        table.add_column(column, justify="left" if column in ("family", "group", "best within budget") else "right")
+    for entry in summary["families"]:
+        chosen, efficiency = entry["chosen"], entry["efficiency"]
+        name = entry["family"] + (" (baseline)" if entry["baseline"] else "")
+        verdict = chosen["artifact_name"] if chosen else ("over budget at every width" if not entry["fits"] else "-")
+        table.add_row(
+            name,
+            entry["group"],
+            verdict,
+            f"{chosen['top1']:.2%}" if chosen else "-",
+            f"{chosen['latency_ms'][stat]:.3f}" if chosen else "-",
+            f"{efficiency['fastest']['latency_ms']:.3f}",
+            f"{efficiency['ms_per_gmac']:.2f}",
+            f"{efficiency['ms_per_mparam']:.3f}",
+        )
+    out.print(table)
+
+
 def print_fleet(fleet: dict[str, Any]) -> None:
     """One row per device: what it chose."""
     table = Table(title="the fleet: one sweep per device")
@@ -79,17 +112,18 @@ def sweep_config(
     cooldown: float = 0.0,
     max_temp: float | None = None,
 ) -> SweepConfig:
-    """The SweepConfig that these `edgeconv sweep` options describe (checked: model, format, precision)."""
-    from edgeconv.models.registry import get_spec
+    """The SweepConfig that these `edgeconv sweep` options describe (checked: models, format, precision).
+    ``model`` may name several families or a group: ``config.model`` is then their comma-separated list."""
+    from edgeconv.models.registry import parse_models
     from edgeconv.runtime.bench import BenchSettings
     from edgeconv.runtime.formats import get_format
     from edgeconv.sweep import SweepConfig
     from edgeconv.sweep.space import parse_resolutions, parse_widths
 
-    get_spec(model)
+    families = parse_models(model)
     get_format(fmt).check_precision(precision)
     return SweepConfig(
-        model=model,
+        model=",".join(families),
         budget_ms=budget_ms,
         widths=parse_widths(widths, width_range),
         resolutions=parse_resolutions(resolutions),
@@ -109,7 +143,17 @@ def sweep_config(
 
 
 @click.command("sweep")
-@click.option("--model", "-m", required=True, help="Model family (see `edgeconv models`).")
+@click.option(
+    "--model",
+    "-m",
+    required=True,
+    help="Model family, several (mobilenetv2,mnasnet,resnet18) or a group (edge, baseline); see `edgeconv models`.",
+)
+@click.option(
+    "--baseline",
+    default=None,
+    help="With several models: the one marked as baseline in tables and plots [default: the first classic baseline].",
+)
 @click.option("--budget-ms", type=click.FloatRange(min=0, min_open=True), required=True, help="Latency budget.")
 @click.option(
     "--stat",
@@ -163,6 +207,7 @@ def sweep_command(
     out_dir: str,
     as_json: bool,
     db: str | None,
+    baseline: str | None,
     **options: Any,
 ) -> None:
     """Find the most accurate width (and resolution) whose latency on the target meets the budget.
@@ -174,17 +219,31 @@ def sweep_command(
     device gets its own sweep in OUT/<target>/, all at once, and OUT/fleet.json lists them (`edgeconv report
     --sweep OUT` puts the devices side by side).
 
+    With several models, each family is searched on the target in OUT/<family>/ (one whose narrowest width
+    is over budget is reported with its fastest latency and not trained), then one selection and one Pareto
+    front is made across all of them; OUT/families.json records it, with each family's measured ms per GMAC
+    and per million parameters.
+
     \b
     Example:
       edgeconv sweep --model mobilenetv2 --budget-ms 20 --width-range 0.25:1.4 --resolutions 224,160
+      edgeconv sweep --model mobilenetv2,mnasnet,efficientnet_lite0,resnet18 --budget-ms 5 --resolutions 64
     """
     require("torch", "host", "edgeconv sweep")
     from edgeconv.results import open_store
     from edgeconv.sweep import Sweep
+    from edgeconv.sweep.families import check_families, family_config, run_families
     from edgeconv.targets import get_target
     from edgeconv.targets.fleet import expand
 
     config = sweep_config(**options)
+    families = config.model.split(",")
+    if len(families) > 1:
+        check_families(config, families, baseline)
+    elif baseline is not None:
+        raise EdgeconvError("--baseline marks one of several models: give more than one --model")
+    else:
+        config = family_config(config, families[0])
     specs = expand(targets)
     if len(specs) > 1:
         from edgeconv.sweep.fleet import run_fleet
@@ -201,9 +260,17 @@ def sweep_command(
             err.print(message)
             status.update(f"sweeping... {message}")
 
-        summary = Sweep(config, Path(out_dir), store, chosen_target, log).run()
+        if len(families) > 1:
+            summary = run_families(config, families, baseline, Path(out_dir), store, chosen_target, log)
+        else:
+            summary = Sweep(config, Path(out_dir), store, chosen_target, log).run()
     if as_json:
         print_json(summary)
+        return
+    if len(families) > 1:
+        print_families(summary)
+        print_selection(summary["selection"])
+        err.print(f"summary in {Path(out_dir) / 'families.json'}; `edgeconv report --sweep {out_dir}` for the report")
         return
     print_selection(summary["selection"])
     fit = summary["latency_model"]

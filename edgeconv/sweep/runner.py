@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -192,6 +193,7 @@ class Sweep:
         path = self.probe_artifact(width, resolution)
         value = self.latency(path, samples)
         entry: dict[str, Any] = {"width": width, "resolution": resolution, "latency_ms": value, "samples": samples}
+        entry["mmacs"], entry["mparams"], _ = self.feature(width, resolution)
         entry["artifact"] = str(path)
         self.probe_log = [p for p in self.probe_log if (p["width"], p["resolution"]) != (width, resolution)] + [entry]
         note = f" (median of {samples})" if samples > 1 else ""
@@ -296,15 +298,20 @@ class Sweep:
         }
 
     def copy_selected(self, selection: Selection) -> None:
-        selected = self.out / "selected"
-        if selected.exists():
-            shutil.rmtree(selected)
-        if selection.chosen is None:
-            return
-        selected.mkdir(parents=True)
-        source = Path(selection.chosen.artifact_path)
-        for file in [*artifact_files(source), sidecar_path(source)]:
-            shutil.copy2(file, selected / file.name)
+        copy_selected(selection, self.out)
+
+    def efficiency(self) -> dict[str, Any]:
+        """What this family's probes cost on the target per unit of work and of size: the median over the
+        probes of milliseconds per GMAC and per million parameters, and the fastest probe."""
+        if not self.probe_log:
+            return {}
+        fastest = min(self.probe_log, key=lambda p: p["latency_ms"])
+        return {
+            "ms_per_gmac": float(np.median([p["latency_ms"] / (p["mmacs"] / 1e3) for p in self.probe_log])),
+            "ms_per_mparam": float(np.median([p["latency_ms"] / p["mparams"] for p in self.probe_log])),
+            "fastest": {k: fastest[k] for k in ("width", "resolution", "latency_ms", "mmacs", "mparams")},
+            "probes": len(self.probe_log),
+        }
 
     def summary(
         self,
@@ -332,9 +339,24 @@ class Sweep:
             "device": self.device or {"device_id": self.device_id},
             "target": self.target.name,
             "finalists": [{"width": w, "resolution": r} for w, r in finalists],
+            "efficiency": self.efficiency(),
             "selection": selection.to_dict(),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         write_json(self.out / "sweep.json", summary)
         self.store.add_sweep(summary)
         return summary
+
+
+def copy_selected(selection: Selection, out_dir: Path) -> None:
+    """Copy the chosen artifact (with its companions and sidecar) to ``out_dir/selected/``, replacing what a
+    previous run put there."""
+    selected = out_dir / "selected"
+    if selected.exists():
+        shutil.rmtree(selected)
+    if selection.chosen is None:
+        return
+    selected.mkdir(parents=True)
+    source = Path(selection.chosen.artifact_path)
+    for file in [*artifact_files(source), sidecar_path(source)]:
+        shutil.copy2(file, selected / file.name)

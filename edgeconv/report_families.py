@@ -1,0 +1,191 @@
+"""The cross-family sweep report: every family's candidates on one accuracy-latency plane (baseline marked),
+measured latency against MACs per family, and the per-family cost table; each family's own sweep report is
+written into its directory and linked."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from edgeconv.atomic import write_bytes
+from edgeconv.report import _figure_png, _table, html_page, write_report
+
+BASELINE_STYLE = {"marker": "s", "color": "black"}
+
+
+def _family_summaries(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["family"]: json.loads((Path(e["out"]) / "sweep.json").read_text()) for e in summary["families"]}
+
+
+def accuracy_plot(summary: dict[str, Any]) -> bytes:
+    """Top-1 against latency of every trained candidate, one colour per family, the baseline as black squares,
+    the Pareto front across families, the budget and the chosen model."""
+    selection, stat = summary["selection"], summary["selection"]["stat"]
+
+    def draw(ax: Any) -> None:
+        for entry in summary["families"]:
+            family = entry["family"]
+            points = [c for c in selection["candidates"] if c["model"] == family]
+            if not points:
+                continue
+            style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
+            label = f"{family} (baseline)" if entry["baseline"] else family
+            ax.scatter(
+                [c["latency_ms"][stat] for c in points],
+                [c["top1"] * 100 for c in points],
+                label=label,
+                zorder=3,
+                **style,
+            )
+            for c in points:
+                ax.annotate(
+                    f"w{c['width']:g}",
+                    (c["latency_ms"][stat], c["top1"] * 100),
+                    fontsize=7,
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                )
+        front = summary["pareto"]
+        if front:
+            ax.plot(
+                [c["latency_ms"][stat] for c in front],
+                [c["top1"] * 100 for c in front],
+                "-",
+                color="gray",
+                label="Pareto front",
+            )
+        chosen = selection["chosen"]
+        if chosen:
+            ax.scatter(
+                [chosen["latency_ms"][stat]],
+                [chosen["top1"] * 100],
+                s=220,
+                facecolors="none",
+                edgecolors="green",
+                linewidths=2,
+                zorder=4,
+                label="chosen",
+            )
+        ax.axvline(selection["budget_ms"], color="crimson", lw=1.5, label=f"budget {selection['budget_ms']:g} ms")
+        ax.set_xlabel(f"{stat} latency on {summary['target']} (ms)")
+        ax.set_ylabel("held-out top-1 (%)")
+        ax.legend(fontsize=7)
+
+    return _figure_png(draw)
+
+
+def cost_plot(summary: dict[str, Any], family_summaries: dict[str, dict[str, Any]]) -> bytes:
+    """Measured latency against multiply-accumulates, one curve per family (log-log): families on the same
+    line cost the same per MAC; a family above the others is slow for its MACs on this device."""
+    stat = summary["config"]["stat"]
+
+    def draw(ax: Any) -> None:
+        for entry in summary["families"]:
+            probes = sorted(family_summaries[entry["family"]]["probes"], key=lambda p: p["mmacs"])
+            style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
+            label = f"{entry['family']} (baseline)" if entry["baseline"] else entry["family"]
+            ax.plot([p["mmacs"] for p in probes], [p["latency_ms"] for p in probes], "-", label=label, **style)
+        ax.axhline(summary["config"]["budget_ms"], color="crimson", lw=1.5, label="budget")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("multiply-accumulates (M), every probed width")
+        ax.set_ylabel(f"{stat} latency (ms)")
+        ax.set_title("latency against work, per family (random-weight probes)", fontsize=9)
+        ax.legend(fontsize=7)
+
+    return _figure_png(draw)
+
+
+def _rows(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, tuple[list[str], list[list[str]]]]:
+    stat = summary["config"]["stat"]
+    families, efficiency = [], []
+    for entry in summary["families"]:
+        chosen, cost = entry["chosen"], entry["efficiency"]
+        name = entry["family"] + (" (baseline)" if entry["baseline"] else "")
+        fastest = cost["fastest"]
+        if chosen:
+            verdict = f"w{chosen['width']:g} r{chosen['resolution']}: top-1 {chosen['top1']:.2%}, "
+            verdict += f"{chosen['latency_ms'][stat]:.3f} ms"
+        elif not entry["fits"]:
+            verdict = f"over budget at every width: fastest {fastest['latency_ms']:.3f} ms at "
+            verdict += f"w{fastest['width']:g}; not trained"
+        else:
+            verdict = "no candidate passed export"
+        families.append([name, entry["group"], verdict, str(reports[entry["family"]])])
+        efficiency.append(
+            [
+                name,
+                f"{cost['ms_per_gmac']:.2f}",
+                f"{cost['ms_per_mparam']:.3f}",
+                f"{fastest['latency_ms']:.3f} (w{fastest['width']:g}, {fastest['mmacs']:.1f} MMACs, "
+                f"{fastest['mparams']:.2f} M params)",
+                str(cost["probes"]),
+            ]
+        )
+    selection = summary["selection"]
+    chosen_sha = (selection["chosen"] or {}).get("artifact_sha256")
+    fitting = set(selection["fitting"])
+    candidates = [
+        [
+            c["model"],
+            f"{c['width']:g}",
+            str(c["resolution"]),
+            f"{c['top1']:.2%}",
+            f"{c['latency_ms']['p50']:.3f}",
+            f"{c['latency_ms']['p90']:.3f}",
+            f"{c['size_bytes'] / 1e6:.2f}",
+            "chosen" if c["artifact_sha256"] == chosen_sha else ("fits" if c["artifact_sha256"] in fitting else "over"),
+        ]
+        for c in sorted(selection["candidates"], key=lambda c: c["latency_ms"][stat])
+    ]
+    return {
+        "Families": (["family", "group", "best within budget", "family report"], families),
+        f"Measured cost per family on {summary['target']} (median over the probed widths)": (
+            ["family", f"{stat} ms per GMAC", f"{stat} ms per M params", "fastest measured", "probes"],
+            efficiency,
+        ),
+        "Candidates across families (trained, exported, evaluated, measured)": (
+            ["family", "width", "px", "top-1", "p50 ms", "p90 ms", "MB", "budget"],
+            candidates,
+        ),
+    }
+
+
+def write_families_report(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """Write ``out`` (.html) and its Markdown twin (plots next to it), and each family's own report into
+    its sweep directory; returns the two paths."""
+    out = out.with_suffix(".html")
+    family_summaries = _family_summaries(summary)
+    reports = {
+        name: Path(os.path.relpath(write_report(s, Path(s["out_dir"]) / "report.html")[0], out.parent.resolve()))
+        for name, s in family_summaries.items()
+    }
+    plots = {"accuracy": accuracy_plot(summary), "cost": cost_plot(summary, family_summaries)}
+    config = summary["config"]
+    title = f"edgeconv sweep across {len(config['models'])} families under {config['budget_ms']:g} ms {config['stat']}"
+    subtitle = (
+        f"{config['format']} {config['precision']}, {config['threads']} thread(s), "
+        f"on {summary['target']} ({summary['device_id']})"
+    )
+    tables = {name: _table(headers, rows) for name, (headers, rows) in _rows(summary, reports).items()}
+    reason = summary["selection"]["reason"]
+    body = f"<h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p><p class='verdict'>{html.escape(reason)}</p>"
+    body += "".join(
+        f'<figure><img alt="{name} plot" src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
+        for name, png in plots.items()
+    )
+    body += "".join(f"<h2>{html.escape(name)}</h2>{table_html}" for name, (table_html, _) in tables.items())
+    write_bytes(out, html_page(title, body).encode())
+    lines = [f"# {title}", "", subtitle, "", f"**{reason}**", ""]
+    for name, png in plots.items():
+        write_bytes(out.with_name(f"{out.stem}_{name}.png"), png)
+        lines += [f"![{name} plot]({out.stem}_{name}.png)", ""]
+    for name, (_, table_md) in tables.items():
+        lines += [f"## {name}", "", table_md, ""]
+    markdown = out.with_suffix(".md")
+    write_bytes(markdown, "\n".join(lines).encode())
+    return out, markdown

@@ -1,0 +1,126 @@
+"""A sweep across families: one search per family on the target, a baseline that cannot meet the budget at
+its narrowest width is reported with its fastest latency and never trained, one selection across families,
+and the report with the per-family cost table."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgeconv.errors import UsageError
+from edgeconv.sweep import SweepConfig
+from edgeconv.sweep.families import check_families, default_baseline, family_config
+
+# MobileNetV3-Small (4.6 MMACs at 64 px) and ResNet-18 (148 MMACs): measured 0.50 ms and 7.5 ms p90 here
+# (AVX2, OpenVINO fp32, 1 thread), so a 2 ms budget leaves 4x on either side on faster or slower CPUs.
+BUDGET_MS = 2.0
+SWEEP = [
+    "sweep",
+    "--model",
+    "mobilenetv3_small,resnet18",
+    "--widths",
+    "1.0",
+    "--resolutions",
+    "64",
+    "--format",
+    "openvino",
+    "--precision",
+    "fp32",
+    "--epochs",
+    "1",
+    "--runs",
+    "10",
+    "--min-seconds",
+    "0.1",
+    "--budget-ms",
+    str(BUDGET_MS),
+]
+
+
+@pytest.fixture(scope="module")
+def family_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    work = tmp_path_factory.mktemp("families")
+    db, out = work / "results.sqlite", work / "out"
+    command = [sys.executable, "-m", "edgeconv", *SWEEP, "--out", str(out), "--db", str(db), "--json"]
+    return db, out, subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+
+
+def test_the_baseline_over_budget_is_reported_and_not_trained(
+    family_sweep: tuple[Path, Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, out, proc = family_sweep
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["kind"] == "families" and summary["baseline"] == "resnet18"
+    edge, baseline = summary["families"]
+    assert (edge["family"], edge["fits"], edge["baseline"]) == ("mobilenetv3_small", True, False)
+    assert (baseline["family"], baseline["fits"], baseline["baseline"]) == ("resnet18", False, True)
+    assert baseline["chosen"] is None and baseline["candidates"] == 0
+    assert baseline["efficiency"]["fastest"]["latency_ms"] > BUDGET_MS
+    assert not (out / "resnet18" / "candidates").exists()  # never trained
+    assert "family resnet18: over budget even at width 1" in proc.stderr
+    for entry in summary["families"]:  # cost per unit of work and size, from the probes
+        cost = entry["efficiency"]
+        fastest = cost["fastest"]
+        assert cost["ms_per_gmac"] == pytest.approx(fastest["latency_ms"] / (fastest["mmacs"] / 1e3))
+        assert cost["ms_per_mparam"] == pytest.approx(fastest["latency_ms"] / fastest["mparams"])
+    chosen = summary["selection"]["chosen"]
+    assert chosen["model"] == "mobilenetv3_small" and chosen["latency_ms"]["p90"] <= BUDGET_MS
+    assert sorted(p.name for p in (out / "selected").iterdir()) == sorted(
+        [chosen["artifact_name"], chosen["artifact_name"].replace(".xml", ".bin"), chosen["artifact_name"] + ".json"]
+    )
+    assert json.loads((out / "families.json").read_text()) == summary
+    assert (out / "mobilenetv3_small" / "sweep.json").is_file() and (out / "resnet18" / "sweep.json").is_file()
+
+
+def test_family_report(family_sweep: tuple[Path, Path, subprocess.CompletedProcess[str]], cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db, out, _ = family_sweep
+    result = cli("report", "--sweep", out, "--out", tmp_path / "report.html")
+    assert result.code == 0, result.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 2
+    assert "resnet18 (baseline)" in page and "over budget at every width: fastest" in page
+    assert "ms per GMAC" in page and "mobilenetv3_small" in page
+    assert (out / "resnet18" / "report.html").is_file()  # each family's own report, linked
+    assert "../" in page or str(out.name) in page
+    assert (tmp_path / "report_cost.png").stat().st_size > 5000
+    latest = cli("report", "--db", db, "--out", tmp_path / "latest.html")  # the database's latest sweep
+    assert latest.code == 0 and "resnet18 (baseline)" in (tmp_path / "latest.html").read_text()
+
+
+def _config(**changes: object) -> SweepConfig:
+    return SweepConfig(model="x", budget_ms=5.0, widths=[0.35, 0.5, 0.75, 1.0], resolutions=[64], **changes)  # type: ignore[arg-type]
+
+
+def test_family_config_and_baseline() -> None:
+    assert default_baseline(["mobilenetv2", "vgg11_bn", "resnet18"]) == "vgg11_bn"
+    assert default_baseline(["mobilenetv2", "mnasnet"]) is None
+    assert family_config(_config(), "shufflenetv2").widths == [0.5, 1.0]  # its published widths in range
+    assert family_config(_config(), "resnet18").widths == [0.35, 0.5, 0.75, 1.0]
+    with pytest.raises(UsageError, match="inception_v3 needs inputs of at least 75 px; --resolutions has 64"):
+        check_families(_config(), ["mobilenetv2", "inception_v3"], None)
+    with pytest.raises(UsageError, match="--baseline vgg16_bn is not one of the swept models"):
+        check_families(_config(), ["mobilenetv2", "resnet18"], "vgg16_bn")
+    with pytest.raises(UsageError, match="--weights holds one family's weights"):
+        check_families(_config(weights="w.pt"), ["mobilenetv2", "resnet18"], None)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "mobilenetv2,resnet19"], "unknown model 'resnet19'; did you mean 'resnet18'?"),
+        (["--model", "mobilenetv2,resnet18", "--baseline", "vgg16_bn"], "--baseline vgg16_bn is not one of"),
+        (["--model", "mobilenetv2", "--baseline", "mobilenetv2"], "--baseline marks one of several models"),
+        (["--model", "edge,inception_v3", "--resolutions", "64"], "inception_v3 needs inputs of at least 75 px"),
+    ],
+)
+def test_bad_family_options_are_one_line(cli, args: list[str], message: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("sweep", *args, "--budget-ms", "5", "--out", tmp_path / "out")
+    assert result.code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()
