@@ -59,12 +59,38 @@ def latency_plot(summary: dict[str, Any]) -> bytes:
     return _figure_png(draw)
 
 
+def draw_selection(ax: Any, front: list[dict[str, Any]], selection: dict[str, Any], what: str) -> None:
+    """The Pareto front, the chosen candidate, the budget line and the axis labels of an accuracy plot."""
+    stat, chosen = selection["stat"], selection["chosen"]
+    if front:
+        ax.plot(
+            [c["latency_ms"][stat] for c in front],
+            [c["top1"] * 100 for c in front],
+            "-",
+            color="gray",
+            label="Pareto front",
+        )
+    if chosen:
+        ax.scatter(
+            [chosen["latency_ms"][stat]],
+            [chosen["top1"] * 100],
+            s=200,
+            facecolors="none",
+            edgecolors="green",
+            linewidths=2,
+            zorder=4,
+            label="chosen",
+        )
+    ax.axvline(selection["budget_ms"], color="crimson", lw=1.5, label=f"budget {selection['budget_ms']:g} ms")
+    ax.set_xlabel(f"{stat} {what}")
+    ax.set_ylabel("held-out top-1 (%)")
+    ax.legend(fontsize=7)
+
+
 def accuracy_plot(summary: dict[str, Any]) -> bytes:
     selection = summary["selection"]
     stat = selection["stat"]
     found = selection["candidates"]
-    chosen = selection["chosen"]
-    front = summary.get("pareto", [])
 
     def draw(ax: Any) -> None:
         if not found:
@@ -87,29 +113,7 @@ def accuracy_plot(summary: dict[str, Any]) -> bytes:
                 textcoords="offset points",
             )
             labelled.append((x, y))
-        if front:
-            ax.plot(
-                [c["latency_ms"][stat] for c in front],
-                [c["top1"] * 100 for c in front],
-                "-",
-                color="gray",
-                label="Pareto front",
-            )
-        if chosen:
-            ax.scatter(
-                [chosen["latency_ms"][stat]],
-                [chosen["top1"] * 100],
-                s=160,
-                facecolors="none",
-                edgecolors="green",
-                linewidths=2,
-                zorder=4,
-                label="chosen",
-            )
-        ax.axvline(selection["budget_ms"], color="crimson", lw=1.5, label=f"budget {selection['budget_ms']:g} ms")
-        ax.set_xlabel(f"{stat} latency (ms)")
-        ax.set_ylabel("held-out top-1 (%)")
-        ax.legend(fontsize=8)
+        draw_selection(ax, summary.get("pareto", []), selection, "latency (ms)")
 
     return _figure_png(draw)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeconv.atomic import write_bytes
-from edgeconv.report import _figure_png, _table, html_page, write_report
+from edgeconv.report import _figure_png, _table, draw_selection, html_page, write_report
 
 BASELINE_STYLE = {"marker": "s", "color": "black"}
 
@@ -49,31 +49,7 @@ def accuracy_plot(summary: dict[str, Any]) -> bytes:
                     xytext=(4, 3),
                     textcoords="offset points",
                 )
-        front = summary["pareto"]
-        if front:
-            ax.plot(
-                [c["latency_ms"][stat] for c in front],
-                [c["top1"] * 100 for c in front],
-                "-",
-                color="gray",
-                label="Pareto front",
-            )
-        chosen = selection["chosen"]
-        if chosen:
-            ax.scatter(
-                [chosen["latency_ms"][stat]],
-                [chosen["top1"] * 100],
-                s=220,
-                facecolors="none",
-                edgecolors="green",
-                linewidths=2,
-                zorder=4,
-                label="chosen",
-            )
-        ax.axvline(selection["budget_ms"], color="crimson", lw=1.5, label=f"budget {selection['budget_ms']:g} ms")
-        ax.set_xlabel(f"{stat} latency on {summary['target']} (ms)")
-        ax.set_ylabel("held-out top-1 (%)")
-        ax.legend(fontsize=7)
+        draw_selection(ax, summary["pareto"], selection, f"latency on {summary['target']} (ms)")
 
     return _figure_png(draw)
 
