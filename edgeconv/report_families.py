@@ -66,8 +66,13 @@ def cost_plot(summary: dict[str, Any], family_summaries: dict[str, dict[str, Any
             label = f"{entry['family']} (baseline)" if entry["baseline"] else entry["family"]
             ax.plot([p["mmacs"] for p in probes], [p["latency_ms"] for p in probes], "-", label=label, **style)
         ax.axhline(summary["config"]["budget_ms"], color="crimson", lw=1.5, label="budget")
+        from matplotlib.ticker import FormatStrFormatter
+
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # 0.3, 2, 150 rather than 3 x 10^-1
+            axis.set_major_formatter(FormatStrFormatter("%g"))
+            axis.set_minor_formatter(FormatStrFormatter("%g"))
         ax.set_xlabel("multiply-accumulates (M), every probed width")
         ax.set_ylabel(f"{stat} latency (ms)")
         ax.set_title("latency against work, per family (random-weight probes)", fontsize=9)

@@ -144,7 +144,10 @@ def format_for(path: Path) -> FormatSpec:
     raise ArtifactError(f"{path.name}: unsupported model file type {suffix or '(no suffix)'!r}; edgeconv runs {known}")
 
 
-FLOAT_TOLERANCES = {"fp32": 1e-4, "fp16": 5e-2, "int8": float("inf")}  # int8 is judged by the accuracy gate
+# Max abs logit difference after export, times the largest logit where that is above 1. fp32: rounding over 50+
+# layers of random-weight networks at 224 px (logits 100+) reached 1.3e-4 (RegNetY-800MF, TFLite) to 6.5e-4
+# (SE-ResNet-50, TFLite); a conversion bug is 1e-1 or more. int8 is judged by the accuracy gate.
+FLOAT_TOLERANCES = {"fp32": 1e-3, "fp16": 5e-2, "int8": float("inf")}
 
 register_format(
     FormatSpec(

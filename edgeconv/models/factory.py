@@ -74,6 +74,7 @@ def _layer_costs(model: nn.Module, resolution: int) -> list[tuple[int, int]]:
         assert isinstance(module, nn.Linear)
         costs.append((output.numel() * module.in_features, output.numel()))
 
+    device = next(model.parameters()).device
     handles = []
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
@@ -82,7 +83,7 @@ def _layer_costs(model: nn.Module, resolution: int) -> list[tuple[int, int]]:
             handles.append(module.register_forward_hook(linear_hook))
     try:
         with torch.no_grad():
-            model.eval()(torch.zeros(1, 3, resolution, resolution))
+            model.eval()(torch.zeros(1, 3, resolution, resolution, device=device))
     finally:
         for handle in handles:
             handle.remove()
@@ -102,9 +103,16 @@ def latency_features(model: nn.Module, resolution: int) -> tuple[float, float, f
     return sum(m for m, _ in costs) / 1e6, count_params(model) / 1e6, sum(e for _, e in costs) / 1e6
 
 
+def shape_only_model(name: str, width: float, num_classes: int, resolution: int | None = None) -> nn.Module:
+    """``create_model`` on the meta device: shapes without values, for counting parameters and MACs, where
+    initialising VGG-16's 138 M weights would take most of the time."""
+    with torch.device("meta"):
+        return create_model(name, width, num_classes, resolution)
+
+
 def model_info(name: str, width: float = 1.0, resolution: int | None = None, num_classes: int = 1000) -> ModelInfo:
     """Parameter count and MACs of ``name`` at ``width`` and ``resolution`` (default: the family's native)."""
-    model = create_model(name, width, num_classes, resolution)
+    model = shape_only_model(name, width, num_classes, resolution)
     size = model_config(model)["resolution"]
     return ModelInfo(name, float(width), size, num_classes, count_params(model), count_macs(model, size))
 

@@ -162,8 +162,8 @@ class AdaptiveAvgPool(nn.Module):
         if height % self.out_size == 0 and width % self.out_size == 0:
             kernel = (height // self.out_size, width // self.out_size)
             return nn.functional.avg_pool2d(x, kernel) if kernel != (1, 1) else x
-        rows = pooling_matrix(height, self.out_size).to(x.dtype)
-        cols = pooling_matrix(width, self.out_size).to(x.dtype)
+        rows = pooling_matrix(height, self.out_size).to(x)
+        cols = pooling_matrix(width, self.out_size).to(x)
         return torch.matmul(torch.matmul(rows, x), cols.T)
 
 

@@ -31,7 +31,13 @@ from edgeconv.exporters.calibration import CalibrationSet
 from edgeconv.exporters.export import artifact_name
 from edgeconv.exporters.gate import AccuracyGateError
 from edgeconv.models import create_model
-from edgeconv.models.factory import estimate_batchnorm_statistics, latency_features, model_config, model_stem
+from edgeconv.models.factory import (
+    estimate_batchnorm_statistics,
+    latency_features,
+    model_config,
+    model_stem,
+    shape_only_model,
+)
 from edgeconv.results import ResultsStore
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.bench import BenchSettings
@@ -99,7 +105,8 @@ class Sweep:
     def feature(self, width: float, resolution: int) -> Features:
         """(MMACs, M params, M activations) of a candidate, counted once."""
         if (width, resolution) not in self.features:
-            net = create_model(self.config.model, width, len(self.splits(resolution).class_names), resolution)
+            classes = len(self.splits(resolution).class_names)
+            net = shape_only_model(self.config.model, width, classes, resolution)
             self.features[(width, resolution)] = latency_features(net, resolution)
         return self.features[(width, resolution)]
 
@@ -109,7 +116,7 @@ class Sweep:
             classes = len(self.splits(resolution).class_names)
             signatures = {}
             for width in self.config.widths:
-                net = create_model(self.config.model, width, classes, resolution)
+                net = shape_only_model(self.config.model, width, classes, resolution)
                 signatures[width] = tuple(m.out_channels for m in net.modules() if isinstance(m, nn.Conv2d))
             self.widths[resolution] = distinct_architectures(self.config.widths, signatures)
         return self.widths[resolution]

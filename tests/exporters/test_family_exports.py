@@ -63,7 +63,7 @@ def test_fp32_export_matches_pytorch(name: str, fmt: str, tmp_path: Path) -> Non
     model, resolution = small_model(name)
     artifact = export(model, fmt, "fp32", None, tmp_path, weights={"source": "random-init"})
     parity = artifact.parity
-    assert parity["max_abs_diff"] <= parity["allowed_abs_diff"] <= 1e-4 * max(1.0, parity["max_abs_logit"])
+    assert parity["max_abs_diff"] <= 1e-4 * max(1.0, parity["max_abs_logit"])  # tighter than the export's own check
     assert parity["max_abs_logit"] > 1e-3  # the BatchNorm statistics give logits worth comparing
     assert artifact.model["model"] == name and artifact.model["resolution"] == resolution
 

@@ -73,7 +73,7 @@ def test_sidecar_records_the_artifact(exported: tuple[torch.nn.Module, Artifact]
     r = artifact.model["resolution"]
     assert record["input"] == {"name": "input", "shape": [1, 3, r, r], "dtype": "float32", "layout": "NCHW"}
     assert record["output"]["shape"] == [1, 10]
-    assert record["parity"]["max_abs_diff"] <= record["parity"]["tolerance"] == 1e-4
+    assert record["parity"]["max_abs_diff"] <= 1e-4 and record["parity"]["tolerance"] == 1e-3
     assert record["parity"]["top1_agreement"] == 1.0
     assert set(record["tools"]) >= {"torch", "onnx", "onnxruntime", "edgeconv", "python"}
     assert record["weights"]["source"] == "random-init"

