@@ -13,7 +13,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -43,6 +42,7 @@ SWEEP = [
     "6",
 ]
 GOAL_S = 15 * 60
+WORK = Path("runs/families_sweep")  # kept, so that `edgeconv report --sweep runs/families_sweep/out` can redraw
 
 
 def edgeconv(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
@@ -51,7 +51,8 @@ def edgeconv(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 
 
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="families-sweep-"))
+    work = WORK
+    shutil.rmtree(work, ignore_errors=True)
     db, out = work / "results.sqlite", work / "out"
     started = time.perf_counter()
     proc = edgeconv(*SWEEP, "--out", str(out), "--json", db=db)
@@ -95,8 +96,7 @@ def main() -> None:
     }
     (RESULTS / "families_sweep.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
-    print(f"{seconds:.0f} s (goal {GOAL_S} s); report in {kept}")
-    shutil.rmtree(work, ignore_errors=True)
+    print(f"{seconds:.0f} s (goal {GOAL_S} s); report in {kept}; the sweep's files in {out}")
 
 
 if __name__ == "__main__":

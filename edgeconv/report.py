@@ -59,6 +59,16 @@ def latency_plot(summary: dict[str, Any]) -> bytes:
     return _figure_png(draw)
 
 
+def annotate(ax: Any, xs: list[float], ys: list[float], labels: list[str]) -> None:
+    """Label points; labels of points close together are stacked downwards instead of overprinted."""
+    xspan, yspan = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    placed: list[tuple[float, float]] = []
+    for x, y, label in sorted(zip(xs, ys, labels, strict=True)):
+        crowd = sum(abs(x - px) < 0.06 * xspan and abs(y - py) < 0.04 * yspan for px, py in placed)
+        ax.annotate(label, (x, y), fontsize=7, xytext=(4, 3 - 9 * crowd), textcoords="offset points")
+        placed.append((x, y))
+
+
 def draw_selection(ax: Any, front: list[dict[str, Any]], selection: dict[str, Any], what: str) -> None:
     """The Pareto front, the chosen candidate, the budget line and the axis labels of an accuracy plot."""
     stat, chosen = selection["stat"], selection["chosen"]
@@ -101,18 +111,7 @@ def accuracy_plot(summary: dict[str, Any]) -> bytes:
         xs = [c["latency_ms"][stat] for c in found]
         ys = [c["top1"] * 100 for c in found]
         ax.scatter(xs, ys, color="steelblue", zorder=3, label="candidates")
-        xspan, yspan = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
-        labelled: list[tuple[float, float]] = []
-        for c, x, y in sorted(zip(found, xs, ys, strict=True), key=lambda item: item[1]):
-            crowd = sum(abs(x - lx) < 0.06 * xspan and abs(y - ly) < 0.04 * yspan for lx, ly in labelled)
-            ax.annotate(  # labels of points close together are stacked downwards
-                f"w{c['width']:g} r{c['resolution']}",
-                (x, y),
-                fontsize=7,
-                xytext=(4, 3 - 9 * crowd),
-                textcoords="offset points",
-            )
-            labelled.append((x, y))
+        annotate(ax, xs, ys, [f"w{c['width']:g} r{c['resolution']}" for c in found])
         draw_selection(ax, summary.get("pareto", []), selection, "latency (ms)")
 
     return _figure_png(draw)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeconv.atomic import write_bytes
-from edgeconv.report import _figure_png, _table, draw_selection, html_page, write_report
+from edgeconv.report import _figure_png, _table, annotate, draw_selection, html_page, write_report
 
 BASELINE_STYLE = {"marker": "s", "color": "black"}
 
@@ -21,34 +21,29 @@ def _family_summaries(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["family"]: json.loads((Path(e["out"]) / "sweep.json").read_text()) for e in summary["families"]}
 
 
+def _label(entry: dict[str, Any]) -> str:
+    return f"{entry['family']} (baseline)" if entry["baseline"] else entry["family"]
+
+
 def accuracy_plot(summary: dict[str, Any]) -> bytes:
     """Top-1 against latency of every trained candidate, one colour per family, the baseline as black squares,
     the Pareto front across families, the budget and the chosen model."""
     selection, stat = summary["selection"], summary["selection"]["stat"]
 
     def draw(ax: Any) -> None:
+        xs: list[float] = []
+        ys: list[float] = []
+        labels: list[str] = []
         for entry in summary["families"]:
-            family = entry["family"]
-            points = [c for c in selection["candidates"] if c["model"] == family]
+            points = [c for c in selection["candidates"] if c["model"] == entry["family"]]
             if not points:
                 continue
             style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
-            label = f"{family} (baseline)" if entry["baseline"] else family
-            ax.scatter(
-                [c["latency_ms"][stat] for c in points],
-                [c["top1"] * 100 for c in points],
-                label=label,
-                zorder=3,
-                **style,
-            )
-            for c in points:
-                ax.annotate(
-                    f"w{c['width']:g}",
-                    (c["latency_ms"][stat], c["top1"] * 100),
-                    fontsize=7,
-                    xytext=(4, 3),
-                    textcoords="offset points",
-                )
+            x, y = [c["latency_ms"][stat] for c in points], [c["top1"] * 100 for c in points]
+            ax.scatter(x, y, label=_label(entry), zorder=3, **style)
+            xs, ys, labels = xs + x, ys + y, labels + [f"w{c['width']:g}" for c in points]
+        if xs:
+            annotate(ax, xs, ys, labels)
         draw_selection(ax, summary["pareto"], selection, f"latency on {summary['target']} (ms)")
 
     return _figure_png(draw)
@@ -63,16 +58,16 @@ def cost_plot(summary: dict[str, Any], family_summaries: dict[str, dict[str, Any
         for entry in summary["families"]:
             probes = sorted(family_summaries[entry["family"]]["probes"], key=lambda p: p["mmacs"])
             style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
-            label = f"{entry['family']} (baseline)" if entry["baseline"] else entry["family"]
-            ax.plot([p["mmacs"] for p in probes], [p["latency_ms"] for p in probes], "-", label=label, **style)
+            ax.plot([p["mmacs"] for p in probes], [p["latency_ms"] for p in probes], "-", label=_label(entry), **style)
         ax.axhline(summary["config"]["budget_ms"], color="crimson", lw=1.5, label="budget")
-        from matplotlib.ticker import FormatStrFormatter
+        from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
         ax.set_xscale("log")
         ax.set_yscale("log")
-        for axis in (ax.xaxis, ax.yaxis):  # 0.3, 2, 150 rather than 3 x 10^-1
+        for axis in (ax.xaxis, ax.yaxis):  # 0.2, 0.5, 1, 2, 5 rather than 2 x 10^-1 or every minor tick
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
             axis.set_major_formatter(FormatStrFormatter("%g"))
-            axis.set_minor_formatter(FormatStrFormatter("%g"))
+            axis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("multiply-accumulates (M), every probed width")
         ax.set_ylabel(f"{stat} latency (ms)")
         ax.set_title("latency against work, per family (random-weight probes)", fontsize=9)
@@ -86,7 +81,7 @@ def _rows(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, tuple[
     families, efficiency = [], []
     for entry in summary["families"]:
         chosen, cost = entry["chosen"], entry["efficiency"]
-        name = entry["family"] + (" (baseline)" if entry["baseline"] else "")
+        name = _label(entry)
         fastest = cost["fastest"]
         if chosen:
             verdict = f"w{chosen['width']:g} r{chosen['resolution']}: top-1 {chosen['top1']:.2%}, "
@@ -110,9 +105,10 @@ def _rows(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, tuple[
     selection = summary["selection"]
     chosen_sha = (selection["chosen"] or {}).get("artifact_sha256")
     fitting = set(selection["fitting"])
+    labels = {entry["family"]: _label(entry) for entry in summary["families"]}
     candidates = [
         [
-            c["model"],
+            labels.get(c["model"], c["model"]),
             f"{c['width']:g}",
             str(c["resolution"]),
             f"{c['top1']:.2%}",
