@@ -144,24 +144,27 @@ def _table(headers: list[str], rows: list[list[str]]) -> tuple[str, str]:
     return f"<table><tr>{head}</tr>{body}</table>", markdown
 
 
+def candidate_row(name: str, c: dict[str, Any], selection: dict[str, Any]) -> list[str]:
+    """One candidate of a selection as a table row: name, width, px, top-1, p50, p90, MB, budget verdict."""
+    chosen_sha = (selection["chosen"] or {}).get("artifact_sha256")
+    sha = c["artifact_sha256"]
+    verdict = "chosen" if sha == chosen_sha else ("fits" if sha in selection["fitting"] else "over")
+    return [
+        name,
+        f"{c['width']:g}",
+        str(c["resolution"]),
+        f"{c['top1']:.2%}",
+        f"{c['latency_ms']['p50']:.3f}",
+        f"{c['latency_ms']['p90']:.3f}",
+        f"{c['size_bytes'] / 1e6:.2f}",
+        verdict,
+    ]
+
+
 def _sections(summary: dict[str, Any]) -> list[tuple[str, tuple[str, str]]]:
     selection, config = summary["selection"], summary["config"]
     stat = selection["stat"]
-    fitting = set(selection["fitting"])
-    chosen_sha = (selection["chosen"] or {}).get("artifact_sha256")
-    candidate_rows = [
-        [
-            c["artifact_name"],
-            f"{c['width']:g}",
-            str(c["resolution"]),
-            f"{c['top1']:.2%}",
-            f"{c['latency_ms']['p50']:.3f}",
-            f"{c['latency_ms']['p90']:.3f}",
-            f"{c['size_bytes'] / 1e6:.2f}",
-            "chosen" if c["artifact_sha256"] == chosen_sha else ("fits" if c["artifact_sha256"] in fitting else "over"),
-        ]
-        for c in selection["candidates"]
-    ]
+    candidate_rows = [candidate_row(c["artifact_name"], c, selection) for c in selection["candidates"]]
     probe_rows = [
         [f"{p['width']:g}", str(p["resolution"]), f"{p['latency_ms']:.3f}", str(p.get("samples", 1))]
         for p in summary["probes"]

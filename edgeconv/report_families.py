@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from edgeconv.atomic import write_bytes
-from edgeconv.report import _figure_png, _table, annotate, draw_selection, html_page, write_report
+from edgeconv.report import (
+    _figure_png,
+    _table,
+    annotate,
+    candidate_row,
+    draw_selection,
+    html_page,
+    write_report,
+)
 
 BASELINE_STYLE = {"marker": "s", "color": "black"}
 
@@ -103,20 +111,9 @@ def _rows(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, tuple[
             ]
         )
     selection = summary["selection"]
-    chosen_sha = (selection["chosen"] or {}).get("artifact_sha256")
-    fitting = set(selection["fitting"])
     labels = {entry["family"]: _label(entry) for entry in summary["families"]}
     candidates = [
-        [
-            labels.get(c["model"], c["model"]),
-            f"{c['width']:g}",
-            str(c["resolution"]),
-            f"{c['top1']:.2%}",
-            f"{c['latency_ms']['p50']:.3f}",
-            f"{c['latency_ms']['p90']:.3f}",
-            f"{c['size_bytes'] / 1e6:.2f}",
-            "chosen" if c["artifact_sha256"] == chosen_sha else ("fits" if c["artifact_sha256"] in fitting else "over"),
-        ]
+        candidate_row(labels.get(c["model"], c["model"]), c, selection)
         for c in sorted(selection["candidates"], key=lambda c: c["latency_ms"][stat])
     ]
     return {
