@@ -22,15 +22,17 @@ from edgeconv.report import (
     write_report,
 )
 
+
+def family_label(entry: dict[str, Any]) -> str:
+    """``resnet18 (baseline)`` or ``mobilenetv2``: a family's name in tables and plots."""
+    return f"{entry['family']} (baseline)" if entry["baseline"] else entry["family"]
+
+
 BASELINE_STYLE = {"marker": "s", "color": "black"}
 
 
 def _family_summaries(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["family"]: json.loads((Path(e["out"]) / "sweep.json").read_text()) for e in summary["families"]}
-
-
-def _label(entry: dict[str, Any]) -> str:
-    return f"{entry['family']} (baseline)" if entry["baseline"] else entry["family"]
 
 
 def accuracy_plot(summary: dict[str, Any]) -> bytes:
@@ -48,7 +50,7 @@ def accuracy_plot(summary: dict[str, Any]) -> bytes:
                 continue
             style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
             x, y = [c["latency_ms"][stat] for c in points], [c["top1"] * 100 for c in points]
-            ax.scatter(x, y, label=_label(entry), zorder=3, **style)
+            ax.scatter(x, y, label=family_label(entry), zorder=3, **style)
             xs, ys, labels = xs + x, ys + y, labels + [f"w{c['width']:g}" for c in points]
         if xs:
             annotate(ax, xs, ys, labels)
@@ -66,7 +68,9 @@ def cost_plot(summary: dict[str, Any], family_summaries: dict[str, dict[str, Any
         for entry in summary["families"]:
             probes = sorted(family_summaries[entry["family"]]["probes"], key=lambda p: p["mmacs"])
             style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
-            ax.plot([p["mmacs"] for p in probes], [p["latency_ms"] for p in probes], "-", label=_label(entry), **style)
+            ax.plot(
+                [p["mmacs"] for p in probes], [p["latency_ms"] for p in probes], "-", label=family_label(entry), **style
+            )
         ax.axhline(summary["config"]["budget_ms"], color="crimson", lw=1.5, label="budget")
         from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
@@ -89,7 +93,7 @@ def _rows(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, tuple[
     families, efficiency = [], []
     for entry in summary["families"]:
         chosen, cost = entry["chosen"], entry["efficiency"]
-        name = _label(entry)
+        name = family_label(entry)
         fastest = cost["fastest"]
         if chosen:
             verdict = f"w{chosen['width']:g} r{chosen['resolution']}: top-1 {chosen['top1']:.2%}, "
@@ -111,7 +115,7 @@ def _rows(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, tuple[
             ]
         )
     selection = summary["selection"]
-    labels = {entry["family"]: _label(entry) for entry in summary["families"]}
+    labels = {entry["family"]: family_label(entry) for entry in summary["families"]}
     candidates = [
         candidate_row(labels.get(c["model"], c["model"]), c, selection)
         for c in sorted(selection["candidates"], key=lambda c: c["latency_ms"][stat])

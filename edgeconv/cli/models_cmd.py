@@ -48,8 +48,11 @@ def models_command(width: float, resolution: int | None, num_classes: int, group
     at, and parameters and MACs at --width and --resolution."""
     require("torch", "host", "edgeconv models")
     from edgeconv.models import list_models
-    from edgeconv.models.registry import GROUPS
+    from edgeconv.models.registry import GROUPS, check_num_classes, check_resolution, check_width
 
+    check_width(width), check_num_classes(num_classes)  # wrong for every family: one line, not a table of errors
+    if resolution is not None:
+        check_resolution(resolution)
     rows = [_row(name, width, resolution, num_classes) for g in GROUPS if group in (None, g) for name in list_models(g)]
     if as_json:
         print_json(rows)

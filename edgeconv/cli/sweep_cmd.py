@@ -45,6 +45,8 @@ def print_selection(selection: dict[str, Any]) -> None:
 def print_families(summary: dict[str, Any]) -> None:
     """One row per family: what it chose, or how far over budget its fastest width is, and its cost per
     unit of work and size on this target."""
+    from edgeconv.report_families import family_label
+
     stat = summary["config"]["stat"]
     table = Table(title=f"families on {summary['target']} against {summary['config']['budget_ms']:g} ms {stat}")
     for column in (
@@ -60,7 +62,7 @@ def print_families(summary: dict[str, Any]) -> None:
         table.add_column(column, justify="left" if column in ("family", "group", "best within budget") else "right")
     for entry in summary["families"]:
         chosen, efficiency = entry["chosen"], entry["efficiency"]
-        name = entry["family"] + (" (baseline)" if entry["baseline"] else "")
+        name = family_label(entry)
         verdict = chosen["artifact_name"] if chosen else ("over budget at every width" if not entry["fits"] else "-")
         table.add_row(
             name,

@@ -41,6 +41,12 @@ def test_models_table(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("models", "--resolution", "160", "--group", "edge")
     assert result.code == 0 and "mnasnet_a1" in result.stdout and "3.505" in result.stdout
     assert "0.5, 1, 1.5, 2" in result.stdout and "resnet18" not in result.stdout
+    for args, message in [
+        (["--width", "nan"], "width must be a number in (0, 2], got nan"),
+        (["--resolution", "16"], "resolution must be an integer >= 32, got 16"),
+    ]:
+        bad = cli("models", *args)
+        assert bad.code == 1 and bad.stdout == "" and bad.stderr.strip().splitlines() == [f"Error: {message}"]
 
 
 @pytest.mark.parametrize(
