@@ -144,8 +144,12 @@ def _table(headers: list[str], rows: list[list[str]]) -> tuple[str, str]:
     return f"<table><tr>{head}</tr>{body}</table>", markdown
 
 
+CANDIDATE_HEADERS = ["artifact", "width", "px", "top-1", "p50 ms", "p90 ms", "GMAC/s", "of peak", "MB", "budget"]
+
+
 def candidate_row(name: str, c: dict[str, Any], selection: dict[str, Any]) -> list[str]:
-    """One candidate of a selection as a table row: name, width, px, top-1, p50, p90, MB, budget verdict."""
+    """One candidate of a selection as a table row (:data:`CANDIDATE_HEADERS`): name, width, px, top-1, p50,
+    p90, achieved GMAC/s and fraction of the device's GEMM peak at p50, MB, budget verdict."""
     chosen_sha = (selection["chosen"] or {}).get("artifact_sha256")
     sha = c["artifact_sha256"]
     verdict = "chosen" if sha == chosen_sha else ("fits" if sha in selection["fitting"] else "over")
@@ -156,6 +160,10 @@ def candidate_row(name: str, c: dict[str, Any], selection: dict[str, Any]) -> li
         f"{c['top1']:.2%}",
         f"{c['latency_ms']['p50']:.3f}",
         f"{c['latency_ms']['p90']:.3f}",
+        f"{c['gmacs']:.1f}" if c.get("gmacs") else "-",
+        f"{c['fraction_of_peak']:.0%} {c['precision'] if c['precision'] == 'int8' else 'fp32'}"
+        if c.get("fraction_of_peak")
+        else "-",
         f"{c['size_bytes'] / 1e6:.2f}",
         verdict,
     ]
@@ -202,7 +210,7 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, tuple[str, str]]]:
     return [
         (
             "Candidates (trained, exported, evaluated, measured)",
-            _table(["artifact", "width", "px", "top-1", "p50 ms", "p90 ms", "MB", "budget"], candidate_rows),
+            _table(CANDIDATE_HEADERS, candidate_rows),
         ),
         (
             "Latency probes (random weights: latency does not depend on them)",
@@ -268,8 +276,8 @@ def fleet_latency_plot(summaries: list[tuple[str, dict[str, Any]]]) -> bytes:
 
 def write_fleet_report(fleet: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """The devices side by side: one latency curve per device, what each chose, and each device's own report
-    (written into its sweep directory and linked). A device that swept several families gets its
-    cross-family report; the width curves are drawn for the single-family sweeps."""
+    (written into its sweep directory and linked). A device that swept several lanes gets its
+    multi-lane report; the width curves are drawn for the single-family sweeps."""
     import json
 
     out = out.with_suffix(".html")
@@ -278,12 +286,12 @@ def write_fleet_report(fleet: dict[str, Any], out: Path) -> tuple[Path, Path]:
         if "error" in device:
             rows.append([device["target"], "-", f"failed: {device['error']}", "-", "-", "-"])
             continue
-        families = Path(device["out"]) / "families.json"
-        if families.is_file():
-            from edgeconv.report_families import write_families_report
+        lanes = Path(device["out"]) / "lanes.json"
+        if lanes.is_file():
+            from edgeconv.report_lanes import write_lanes_report
 
-            summary = json.loads(families.read_text())
-            own, _ = write_families_report(summary, Path(device["out"]) / "report.html")
+            summary = json.loads(lanes.read_text())
+            own, _ = write_lanes_report(summary, Path(device["out"]) / "report.html")
         else:
             summary = json.loads((Path(device["out"]) / "sweep.json").read_text())
             summaries.append((device["target"], summary))

@@ -1,7 +1,7 @@
 """The results store: every benchmark appended to one SQLite file, keyed by artifact hash and device.
 
 The file is chosen by ``--db PATH``, else ``$EDGECONV_DB``, else ``results.sqlite`` in the user's data
-directory (platform convention). Rows are only ever inserted, never updated. Device-side safe (stdlib only).
+directory (platform convention). Rows are only ever inserted, never updated. Device-side safe (stdlib and numpy only).
 """
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from edgeconv.errors import EdgeconvError
+from edgeconv.runtime.peak import efficiency
 from edgeconv.runtime.result import BenchResult
 
 if TYPE_CHECKING:
     from edgeconv.evaluate import EvalResult
 
 DB_ENV = "EDGECONV_DB"
-SCHEMA_VERSION = 3  # 1: bench; 2: + evaluations; 3: + sweeps
+SCHEMA_VERSION = 4  # 1: bench; 2: + evaluations; 3: + sweeps; 4: + peaks
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench (
@@ -79,6 +82,13 @@ CREATE TABLE IF NOT EXISTS sweeps (
     chosen_sha256 TEXT,
     summary_json TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS peaks (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    runtime TEXT NOT NULL,
+    peak_json TEXT NOT NULL
+);
 """
 
 
@@ -126,9 +136,16 @@ class ResultsStore:
         self.path = path
 
     def add_bench(self, result: BenchResult) -> int:
-        """Append one benchmark; returns its row id."""
+        """Append one benchmark, with its achieved GMAC/s and fraction of the device's GEMM peak when one is
+        stored (``result.efficiency``, set here); returns its row id."""
         model = result.artifact.get("model") or {}
         threads = result.backend.get("settings", {}).get("threads")
+        peak = self.find_peak(result.device["device_id"])
+        if peak is not None or result.efficiency is None:
+            t = threads if isinstance(threads, int) else None
+            result.efficiency = efficiency(
+                model.get("macs"), result.latency_ms.p50, result.artifact["precision"], t, peak
+            )
         with self._db:
             cursor = self._db.execute(
                 "INSERT INTO bench (created_at, artifact_sha256, artifact_name, model, width, resolution, format,"
@@ -232,6 +249,38 @@ class ResultsStore:
                 ),
             )
         return int(cursor.lastrowid or 0)
+
+    def add_peak(self, peak: dict[str, Any]) -> int:
+        """Record a GEMM peak measurement (:func:`edgeconv.runtime.peak.measure_peak`) of a device."""
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO peaks (created_at, device_id, runtime, peak_json) VALUES (?,?,?,?)",
+                (peak["measured_at"], peak["device"]["device_id"], peak["runtime"], json.dumps(peak)),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def find_peak(self, device_id: str) -> dict[str, Any] | None:
+        """The newest stored GEMM peak of a device, if any."""
+        row = self._db.execute(
+            "SELECT peak_json FROM peaks WHERE device_id = ? ORDER BY id DESC LIMIT 1", (device_id,)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def precision_latencies(
+        self, device_id: str, model: str, width: float, resolution: int, fmt: str
+    ) -> dict[tuple[str, int], float]:
+        """(precision, threads) -> median p50 of the valid stored measurements of one model configuration in
+        one format on a device."""
+        rows = self._db.execute(
+            "SELECT precision, threads, p50_ms, result_json FROM bench WHERE device_id = ? AND model = ?"
+            " AND abs(width - ?) < 1e-9 AND resolution = ? AND format = ? AND threads IS NOT NULL",
+            (device_id, model, width, resolution, fmt),
+        ).fetchall()
+        found: dict[tuple[str, int], list[float]] = {}
+        for precision, threads, p50, text in rows:
+            if not json.loads(text).get("invalid"):
+                found.setdefault((precision, threads), []).append(p50)
+        return {key: float(np.median(values)) for key, values in found.items()}
 
     def latest_sweep(self) -> dict[str, Any] | None:
         """The summary of the most recently finished sweep."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from edgeconv.errors import UsageError
 from edgeconv.results import BenchRow, ResultsStore
+from edgeconv.runtime.peak import efficiency
 from edgeconv.runtime.result import BenchResult, median_latency
 
 STATS = ("p50", "p90", "p99", "mean")
@@ -39,6 +40,8 @@ class Candidate:
     bench_id: int  # the newest of its measurements
     evaluation_id: int
     measurements: int = 1  # latency_ms and cv are medians over this many
+    gmacs: float | None = None  # achieved at the median p50
+    fraction_of_peak: float | None = None  # of the device's GEMM peak for its precision (edgeconv info --peak)
 
     def stat(self, name: str) -> float:
         return self.latency_ms[name]
@@ -100,10 +103,16 @@ def candidates(
         key = (row.artifact_sha256, row.threads, row.device_id)
         measured.setdefault(key, []).append((row, result))
     found = []
+    peaks: dict[str, dict[str, Any] | None] = {}
     for pairs in measured.values():
         row, bench = pairs[0]  # the newest measurement; the latency is the median of all of them
         results = [result for _, result in pairs]
         evaluation = evaluations[row.artifact_sha256]
+        latency = {s: median_latency(results, s) for s in STATS}
+        if row.device_id not in peaks:
+            peaks[row.device_id] = store.find_peak(row.device_id)
+        macs = (bench.artifact.get("model") or {}).get("macs")
+        compute = efficiency(macs, latency["p50"], row.precision, row.threads, peaks[row.device_id]) or {}
         found.append(
             Candidate(
                 artifact_sha256=row.artifact_sha256,
@@ -116,13 +125,15 @@ def candidates(
                 precision=row.precision,
                 threads=row.threads,
                 device_id=row.device_id,
-                latency_ms={s: median_latency(results, s) for s in STATS},
+                latency_ms=latency,
                 cv=float(np.median([r.cv for r in results])),
                 size_bytes=int(bench.artifact["size_bytes"]),
                 top1=float(evaluation["top1"]),
                 bench_id=row.id,
                 evaluation_id=int(evaluation["id"]),
                 measurements=len(results),
+                gmacs=compute.get("gmacs"),
+                fraction_of_peak=compute.get("fraction_of_peak"),
             )
         )
     return sorted(found, key=lambda c: (c.width or 0, c.resolution or 0))

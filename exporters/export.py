@@ -13,6 +13,7 @@ import platform
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -103,6 +104,8 @@ def export(
     weights: dict[str, Any] | None = None,
     meta: dict[str, Any] | None = None,
     parity_tolerance: float | None = None,
+    int8_scheme: str = "auto",
+    device: dict[str, Any] | None = None,
 ) -> Artifact:
     """Export ``model`` (built by :func:`edgeconv.models.create_model`) to ``format`` at ``precision``.
 
@@ -116,6 +119,10 @@ def export(
     fails with :class:`ParityError`, writing nothing, when the max absolute logit difference against PyTorch
     exceeds ``parity_tolerance`` (default: the format's tolerance for that precision), scaled by the largest
     logit where that is above 1.
+
+    ``int8_scheme`` is one of the format's int8 schemes (``edgeconv.runtime.formats``), or ``auto``: the fast
+    one for the CPU of ``device`` (a fingerprint from :func:`edgeconv.runtime.device.device_info`, as a target
+    reports it; default this machine). The sidecar records the scheme and the CPU it was chosen for.
     """
     spec = get_format(format)
     spec.check_precision(precision)
@@ -124,9 +131,14 @@ def export(
     for package in spec.tool_packages:
         require_installed(package.replace("-", "_"), spec.export_extra, f"edgeconv export --format {format}")
     first = recipe or QuantRecipe()
+    target_path = int8_path(device or device_info())
+    if precision == "int8":
+        first = replace(first, scheme=spec.int8_scheme(int8_scheme, target_path))
 
     def write(attempt: QuantRecipe, calib: CalibrationSet | None, accept: Accept | None) -> Artifact:
-        return _write(model, spec, precision, calib, Path(out_dir), attempt, accept, weights, meta, parity_tolerance)
+        return _write(
+            model, spec, precision, calib, Path(out_dir), attempt, accept, weights, meta, parity_tolerance, target_path
+        )
 
     if precision == "int8" and val is not None and calibration is not None:
         gate = AccuracyGate(model, val, calibration.preprocessing, max_drop)
@@ -145,6 +157,7 @@ def _write(
     weights: dict[str, Any] | None,
     meta: dict[str, Any] | None,
     parity_tolerance: float | None,
+    target_int8_path: str,
 ) -> Artifact:
     """One conversion, checked and written atomically; ``accept`` may reject the staged file."""
     config = model_config(model)
@@ -175,7 +188,7 @@ def _write(
             weights=weights or {"source": "unspecified"},
             input={**session.input.to_dict(), "layout": facts.get("layout", "NCHW")},
             output=session.output.to_dict(),
-            quantization=_with_cpu(facts.get("quantization")),
+            quantization=_with_scheme(facts.get("quantization"), spec, recipe, precision, target_int8_path),
             parity=parity,
             tools=tool_versions(spec.tool_packages),
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -196,8 +209,17 @@ def _write(
     return artifact
 
 
-def _with_cpu(quantization: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An int8 record gets the int8 instruction path of the CPU it was calibrated and gated on."""
-    if quantization is None or "int8" not in quantization.get("weights", ""):
+def _with_scheme(
+    quantization: dict[str, Any] | None, spec: FormatSpec, recipe: QuantRecipe, precision: str, target_int8_path: str
+) -> dict[str, Any] | None:
+    """An int8 record gets its scheme, the int8 path of the CPU the scheme was chosen for, and that of the CPU
+    it was calibrated and gated on."""
+    if quantization is None or precision != "int8":
         return quantization
-    return {**quantization, "export_cpu_int8_path": int8_path(device_info())}
+    return {
+        **quantization,
+        "int8_scheme": recipe.scheme,
+        "int8_scheme_means": spec.int8_schemes[recipe.scheme],
+        "chosen_for_int8_path": target_int8_path,
+        "export_cpu_int8_path": int8_path(device_info()),
+    }

@@ -1,9 +1,10 @@
 """OpenVINO IR export: a true fp32 IR (no silent fp16 weight compression), fp16, and int8 with NNCF.
 
-The input shape is static ``[1, 3, H, W]`` (a dynamic shape is slower and breaks ``benchmark_app``). int8
-weights use a 7-bit range in every layer (NNCF's overflow fix): x86 CPUs without VNNI multiply u8 x s8 pairs
-into saturating 16-bit sums, which cost MobileNet-like networks accuracy (measured on an AVX2 CPU with the
-test model: top-1 drop 2.23 points with NNCF's default, 0.84 with the fix).
+The input shape is static ``[1, 3, H, W]`` (a dynamic shape is slower and breaks ``benchmark_app``). The int8
+scheme ``nncf-7bit`` (for x86-64 CPUs without VNNI) uses a 7-bit weight range in every layer (NNCF's overflow
+fix): those CPUs multiply u8 x s8 pairs into saturating 16-bit sums, which cost MobileNet-like networks
+accuracy (measured on an AVX2 CPU with the test model: top-1 drop 2.23 points with NNCF's default, 0.84 with
+the fix); ``nncf`` keeps full-range weights, exact on CPUs with VNNI or AMX and on ARM.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def _quantize(model: Any, request: ConversionRequest) -> tuple[Any, dict[str, An
     items = list(request.calibration.arrays("NCHW", recipe.calib_size))
     ignored = request.float_ends(_ops(model))
     alternative = recipe.method == "alternative"
+    seven_bit = recipe.scheme == "nncf-7bit"  # in every layer; NNCF's own default fixes the first only
+    overflow_fix = nncf.OverflowFix.ENABLE if seven_bit else nncf.OverflowFix.DISABLE
     quantized = nncf.quantize(
         model,
         nncf.Dataset(items),
@@ -39,13 +42,12 @@ def _quantize(model: Any, request: ConversionRequest) -> tuple[Any, dict[str, An
         subset_size=len(items),
         fast_bias_correction=not alternative,
         ignored_scope=nncf.IgnoredScope(names=ignored) if ignored else None,
-        # 7-bit weights in every layer (NNCF's default fixes the first only): x86 CPUs without VNNI saturate
-        advanced_parameters=nncf.AdvancedQuantizationParameters(overflow_fix=nncf.OverflowFix.ENABLE),
+        advanced_parameters=nncf.AdvancedQuantizationParameters(overflow_fix=overflow_fix),
     )
     return quantized, {
-        "scheme": "NNCF post-training quantization (FakeQuantize, "
+        "method": "NNCF post-training quantization (FakeQuantize, "
         + ("mixed preset: asymmetric activations)" if alternative else "performance preset)"),
-        "weights": "int8 symmetric per-channel, 7-bit range (overflow fix)",
+        "weights": "int8 symmetric per-channel" + (", 7-bit range (overflow fix)" if seven_bit else ""),
         "activations": "int8 per-tensor, " + ("asymmetric" if alternative else "symmetric"),
         "calibration": "min/max, bias correction " + ("full" if alternative else "fast"),
         "io": ["float32", "float32"],
@@ -82,6 +84,6 @@ def convert(request: ConversionRequest) -> dict[str, Any]:
         if request.precision == "int8":
             model, quantization = _quantize(model, request)
         elif request.precision == "fp16":
-            quantization = {"scheme": "fp16 weights (compress_to_fp16)", "io": ["float32", "float32"]}
+            quantization = {"method": "fp16 weights (compress_to_fp16)", "io": ["float32", "float32"]}
         ov.save_model(model, str(request.destination), compress_to_fp16=request.precision == "fp16")
     return {"layout": "NCHW", "quantization": quantization, "openvino": ov.__version__}

@@ -8,6 +8,8 @@ A recipe option means the same in every format:
 - ``float_ends``: the first convolution and the classifier stay in float (the ops each format's spec
   names in ``float_ends_ops``, found with :func:`edgeconv.runtime.formats.first_and_last`).
 - ``float_io``: float input and output around an int8 graph (TFLite; the others always have float I/O).
+- ``scheme``: the int8 scheme, one of the format's ``int8_schemes`` (``runtime.formats``), resolved by
+  :func:`edgeconv.exporters.export.export` from ``auto`` for the CPU the file is meant for.
 
 The accuracy gate retries an int8 export with progressively safer recipes: first the default, then more
 calibration data with the alternative method, then float ends.
@@ -34,6 +36,7 @@ class QuantRecipe:
     calib_size: int | None = None
     float_ends: bool = False
     float_io: bool = False
+    scheme: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -146,7 +146,7 @@ def convert(request: ConversionRequest) -> dict[str, Any]:
     quantization = None
     if request.precision == "int8":
         quantization = {
-            "scheme": "full-integer static (ai-edge-quantizer static_wi8_ai8)",
+            "method": "full-integer static (ai-edge-quantizer static_wi8_ai8)",
             "weights": "int8 symmetric per-channel" if graph["per_channel_weights"] else "int8 per-tensor",
             "activations": "int8 asymmetric per-tensor",
             "calibration": "global min/max" if request.recipe.method == "minmax" else "moving-average min/max",
@@ -156,5 +156,5 @@ def convert(request: ConversionRequest) -> dict[str, Any]:
             "recipe": request.recipe.to_dict(),
         }
     elif request.precision == "fp16":
-        quantization = {"scheme": "fp16 weights, float32 compute", "io": graph["io_dtypes"]}
+        quantization = {"method": "fp16 weights, float32 compute", "io": graph["io_dtypes"]}
     return {"layout": "NHWC", "quantization": quantization, "graph": graph}

@@ -61,6 +61,20 @@ class FormatSpec:
     parity_tolerance: Mapping[str, float]  # max abs logit difference accepted right after export
     float_ends_ops: tuple[str, str]  # this format's op types for the first conv and the classifier
     backend_options: tuple[BackendOption, ...] = field(default_factory=tuple)
+    # int8 scheme name -> what it is; the first is used for a CPU that ``scheme_by_int8_path`` does not name
+    int8_schemes: Mapping[str, str] = field(default_factory=dict)
+    scheme_by_int8_path: Mapping[str, str] = field(default_factory=dict)  # runtime.device.int8_path -> scheme
+
+    def int8_scheme(self, requested: str, int8_path: str) -> str:
+        """The int8 scheme to export: ``requested``, or with ``auto`` the fast one for a CPU whose int8 path
+        (:func:`edgeconv.runtime.device.int8_path`) is ``int8_path``."""
+        if requested == "auto":
+            return self.scheme_by_int8_path.get(int8_path, next(iter(self.int8_schemes)))
+        if requested not in self.int8_schemes:
+            raise UsageError(
+                f"{self.name} int8 has no scheme {requested!r} (its schemes: auto, {', '.join(self.int8_schemes)})"
+            )
+        return requested
 
     def files(self, path: Path) -> list[Path]:
         """The artifact's main file and its companions, in a fixed order."""
@@ -165,6 +179,13 @@ register_format(
         tool_packages=("torch", "onnx", "onnxscript", "onnxruntime"),
         parity_tolerance=FLOAT_TOLERANCES,
         float_ends_ops=("Conv", "Gemm"),
+        int8_schemes={
+            "s8s8": "int8 activations and weights (onnxruntime's documented default; its fast kernels on ARM)",
+            "u8s8": "uint8 activations, int8 weights (onnxruntime's fast kernels on x86-64; exact with VNNI/AMX)",
+            "u8s8-7bit": "uint8 activations, 7-bit int8 weights (x86-64 without VNNI, whose 16-bit u8 x s8 "
+            "sums saturate with full-range weights)",
+        },
+        scheme_by_int8_path={"amx": "u8s8", "avx512-vnni": "u8s8", "avx-vnni": "u8s8", "avx2": "u8s8-7bit"},
         backend_options=(
             BackendOption(
                 "spinning",
@@ -190,6 +211,7 @@ register_format(
         tool_packages=("torch", "litert-torch", "ai-edge-quantizer", "ai-edge-litert"),
         parity_tolerance=FLOAT_TOLERANCES,
         float_ends_ops=("CONV_2D", "FULLY_CONNECTED"),
+        int8_schemes={"s8s8": "int8 activations and weights, the TFLite int8 spec (XNNPACK's kernels on every CPU)"},
     )
 )
 register_format(
@@ -208,6 +230,11 @@ register_format(
         tool_packages=("torch", "openvino", "nncf"),
         parity_tolerance=FLOAT_TOLERANCES,
         float_ends_ops=("Convolution", "MatMul"),
+        int8_schemes={
+            "nncf": "NNCF's int8 with full-range weights (CPUs with VNNI/AMX, and ARM)",
+            "nncf-7bit": "NNCF's int8 with 7-bit weights in every layer (overflow fix: x86-64 without VNNI)",
+        },
+        scheme_by_int8_path={"avx2": "nncf-7bit"},
         backend_options=(
             BackendOption(
                 "precision_hint",

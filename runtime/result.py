@@ -59,6 +59,8 @@ class BenchResult:
     lock_wait_s: float | None = None
     conditions: dict[str, Any] | None = None  # device_conditions before and after (runtime.device.conditions)
     invalid: str | None = None  # why the result cannot be trusted (throttled, too hot); never used for selection
+    # achieved GMAC/s at p50 and its fraction of the device's GEMM peak (runtime.peak.efficiency), when known
+    efficiency: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-serialisable dict."""

@@ -35,12 +35,32 @@ def print_summary(result: BenchResult) -> None:
         ("runs", f"{result.runs} in {result.seconds:.2f} s after {result.warmup_runs} warm-up runs"),
         ("spread", f"cv {result.cv:.1%}" + ("  [bold red]NOISY[/]: re-run on a quiet machine" if result.noisy else "")),
         ("peak RSS", f"{result.peak_rss_mb:.0f} MB" if result.peak_rss_mb else "n/a"),
+        ("compute at p50", compute_line(result)),
     ]
     if result.invalid:
         rows.append(("[bold red]INVALID[/]", f"{result.invalid}: not used for selection"))
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)
+
+
+def compute_line(result: BenchResult) -> str:
+    """Achieved GMAC/s and the fraction of the device's GEMM peak, or how to measure that peak."""
+    from edgeconv.runtime.peak import efficiency
+
+    threads = result.backend["settings"].get("threads")
+    found = result.efficiency or efficiency(
+        (result.artifact.get("model") or {}).get("macs"),
+        result.latency_ms.p50,
+        result.artifact["precision"],
+        threads,
+        None,
+    )
+    if found is None:
+        return "n/a (the artifact's sidecar does not give its MACs)"
+    if found["fraction_of_peak"] is None:
+        return f"{found['gmacs']:.1f} GMAC/s (no peak stored for this device: edgeconv info --peak)"
+    return f"{found['gmacs']:.1f} GMAC/s, {found['fraction_of_peak']:.0%} of its {found['peak_kind']} GEMM peak"
 
 
 @click.command("bench")
@@ -152,8 +172,8 @@ def bench_command(
             max_temp_c=max_temp,
             **options,
         )
-    _print(result, as_json)
     _store(result, no_store, db)
+    _print(result, as_json)
 
 
 def _bench_on(
@@ -179,12 +199,12 @@ def _bench_on(
     with err.status(f"measuring {path.name} on {', '.join(t.name for t in chosen)}..."):
         outcomes = measure_on(chosen, path, threads, settings, **options)
     results = [o for o in outcomes if isinstance(o, BenchResult)]
-    if as_json and len(specs) > 1:
-        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
     for result in results:
+        _store(result, no_store, db)
         if not (as_json and len(specs) > 1):
             _print(result, as_json)
-        _store(result, no_store, db)
+    if as_json and len(specs) > 1:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
     failures = [f"{t.name}: {o}" for t, o in zip(chosen, outcomes, strict=True) if isinstance(o, EdgeconvError)]
     if len(failures) == 1 and len(specs) == 1:
         raise EdgeconvError(str(outcomes[0]))

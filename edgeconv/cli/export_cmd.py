@@ -8,9 +8,17 @@ from typing import Any
 import click
 from rich.table import Table
 
-from edgeconv.cli.common import err, json_flag, out, print_json
+from edgeconv.cli.common import (
+    accept_new_host_key_option,
+    db_option,
+    err,
+    int8_scheme_option,
+    json_flag,
+    out,
+    print_json,
+)
 from edgeconv.errors import EdgeconvError, UsageError, require
-from edgeconv.runtime.formats import list_formats
+from edgeconv.runtime.formats import get_format, list_formats
 
 
 def _model_from_args(
@@ -126,6 +134,15 @@ def _row(artifact: Any) -> list[str]:
     help="Calibration images drawn from the training split.",
 )
 @click.option("--float-io", is_flag=True, help="TFLite int8: keep float input and output (int8 inside).")
+@int8_scheme_option
+@click.option(
+    "--target",
+    default="local",
+    show_default=True,
+    help="The device the files are for: its CPU picks the auto int8 scheme, and its stored measurements tell "
+    "whether int8 is slower than fp32 there (local, ssh://[user@]host[:port][/dir], an ssh_config alias, adb://SERIAL).",
+)
+@accept_new_host_key_option
 @click.option(
     "--max-drop",
     type=click.FloatRange(min=0),
@@ -144,6 +161,7 @@ def _row(artifact: Any) -> list[str]:
     help="Directory for the artifacts and their JSON sidecars.",
 )
 @json_flag
+@db_option
 def export_command(
     model: str | None,
     width: float | None,
@@ -156,9 +174,13 @@ def export_command(
     calib: str | None,
     calib_size: int,
     float_io: bool,
+    int8_scheme: str,
+    target: str,
+    accept_new_host_key: bool,
     max_drop: float,
     out_dir: str,
     as_json: bool,
+    db: str | None,
 ) -> None:
     """Export a model to deployable files, each with a JSON sidecar (the artifact record).
 
@@ -171,6 +193,7 @@ def export_command(
       edgeconv export --model mobilenetv2 --width 0.75 --format onnx
       edgeconv export --checkpoint runs/train/mobilenetv2_w0.5_r48.pt --int8
       edgeconv export --checkpoint CKPT --format tflite,openvino --precision fp32,fp16,int8
+      edgeconv export --checkpoint CKPT --format onnx --int8 --target ssh://pi@raspberrypi.local
     """
     require("torch", "host", "edgeconv export")
     from edgeconv.exporters import export
@@ -180,6 +203,10 @@ def export_command(
     from edgeconv.runtime.preprocess import Preprocessing
 
     plan = _plan(formats, "int8" if int8 else precisions)
+    device = _target_device(target, accept_new_host_key) if any(p == "int8" for _, p in plan) else None
+    if device is not None and int8_scheme != "auto":
+        for fmt in {f for f, p in plan if p == "int8"}:
+            get_format(fmt).int8_scheme(int8_scheme, device["int8_path"])
     net, weights, meta = _model_from_args(checkpoint, model, width, resolution, num_classes)
     trained = weights["source"] == "checkpoint"
     calibration = pool = data = None
@@ -208,6 +235,8 @@ def export_command(
                     recipe=QuantRecipe(float_io=float_io),
                     weights=weights,
                     meta=meta,
+                    int8_scheme=int8_scheme,
+                    device=device,
                 )
             except EdgeconvError as exc:
                 failures.append(str(exc))
@@ -229,5 +258,45 @@ def export_command(
         out.print(table)
         if any(not a.parity.get("top1_agreement_meaningful", True) for a in artifacts):
             out.print("agree n/a: random weights give near-tied logits, so top-1 agreement says nothing there")
+    if device is not None:
+        for line in int8_hints(model_config(net), {f for f, p in plan if p == "int8"}, device, db):
+            err.print(line)
     if failures:
         raise EdgeconvError(failures[0] if len(failures) == 1 else f"{len(failures)} exports failed (see above)")
+
+
+def _target_device(spec: str, accept_new_host_key: bool) -> dict[str, Any]:
+    """The fingerprint of the device the files are for (this machine unless --target names another)."""
+    from edgeconv.targets import get_target
+
+    if spec == "local":
+        from edgeconv.runtime.device import device_info
+
+        return device_info()
+    with err.status(f"reading the CPU of {spec}..."):
+        return get_target(spec, accept_new_host_key).device()
+
+
+def int8_hints(config: dict[str, Any], formats: set[str], device: dict[str, Any], db: str | None) -> list[str]:
+    """One line per format where the results database shows int8 slower than fp32 for this model configuration
+    on the device (same thread count); nothing when it holds no such pair or no database exists."""
+    from edgeconv.results import default_db_path, open_store
+
+    if not Path(db or default_db_path()).expanduser().is_file():
+        return []
+    hints = []
+    with open_store(db, create=False) as store:
+        for fmt in sorted(formats):
+            medians = store.precision_latencies(
+                device["device_id"], config["model"], config["width"], config["resolution"], fmt
+            )
+            for (precision, threads), int8_ms in sorted(medians.items()):
+                fp32_ms = medians.get(("fp32", threads))
+                if precision == "int8" and fp32_ms is not None and int8_ms > fp32_ms:
+                    hints.append(
+                        f"hint: on {device['hostname']} ({device['device_id']}) {fmt} int8 measured slower than fp32 "
+                        f"for {config['model']} w{config['width']:g} r{config['resolution']}: {int8_ms:.3f} vs "
+                        f"{fp32_ms:.3f} ms p50 at {threads} thread(s); `edgeconv sweep --format all --precision "
+                        "fp32,int8` finds the fastest runtime and precision"
+                    )
+    return hints

@@ -42,7 +42,7 @@ def report_command(sweep_dir: str | None, out_path: str, db: str | None) -> None
         err.print(f"wrote {html_path} and {markdown_path}")
         return
     if sweep_dir:
-        path = Path(sweep_dir) / "families.json"
+        path = Path(sweep_dir) / "lanes.json"
         path = path if path.is_file() else Path(sweep_dir) / "sweep.json"
         if not path.is_file():
             raise EdgeconvError(f"{path} does not exist: is {sweep_dir} the --out directory of a finished sweep?")
@@ -52,10 +52,10 @@ def report_command(sweep_dir: str | None, out_path: str, db: str | None) -> None
             summary = store.latest_sweep()
         if summary is None:
             raise EdgeconvError("no finished sweep in the results database (run `edgeconv sweep` or pass --sweep DIR)")
-    if summary.get("kind") == "families":
-        from edgeconv.report_families import write_families_report
+    if summary.get("kind") == "lanes":
+        from edgeconv.report_lanes import write_lanes_report
 
-        html_path, markdown_path = write_families_report(summary, Path(out_path))
+        html_path, markdown_path = write_lanes_report(summary, Path(out_path))
     else:
         html_path, markdown_path = write_report(summary, Path(out_path))
     err.print(f"wrote {html_path} and {markdown_path}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from edgeconv.cli.common import db_option, err, json_flag, out, print_json, target_options
+from edgeconv.cli.common import db_option, err, int8_scheme_option, json_flag, out, print_json, target_options
 from edgeconv.errors import EdgeconvError, require
 from edgeconv.runtime.formats import PRECISIONS, list_formats
 
@@ -42,30 +42,22 @@ def print_selection(selection: dict[str, Any]) -> None:
     out.print(("[green]selected[/]: " if chosen else "[red]no selection[/]: ") + selection["reason"])
 
 
-def print_families(summary: dict[str, Any]) -> None:
-    """One row per family: what it chose, or how far over budget its fastest width is, and its cost per
-    unit of work and size on this target."""
-    from edgeconv.report_families import family_label
+def print_lanes(summary: dict[str, Any]) -> None:
+    """One row per lane: what it chose, or how far over budget its fastest width is, and its cost per unit of
+    work and size on this target; then the fastest lane per width and the int8 verdicts."""
+    from edgeconv.fastest import int8_sentence
+    from edgeconv.report_lanes import lane_label
 
     stat = summary["config"]["stat"]
-    table = Table(title=f"families on {summary['target']} against {summary['config']['budget_ms']:g} ms {stat}")
-    for column in (
-        "family",
-        "group",
-        "best within budget",
-        "top-1",
-        f"{stat} ms",
-        "fastest ms",
-        "ms/GMAC",
-        "ms/M params",
-    ):
-        table.add_column(column, justify="left" if column in ("family", "group", "best within budget") else "right")
-    for entry in summary["families"]:
+    table = Table(title=f"lanes on {summary['target']} against {summary['config']['budget_ms']:g} ms {stat}")
+    columns = ("lane", "group", "best within budget", "top-1", f"{stat} ms", "fastest ms", "ms/GMAC", "ms/M params")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("lane", "group", "best within budget") else "right")
+    for entry in summary["lanes"]:
         chosen, efficiency = entry["chosen"], entry["efficiency"]
-        name = family_label(entry)
         verdict = chosen["artifact_name"] if chosen else ("over budget at every width" if not entry["fits"] else "-")
         table.add_row(
-            name,
+            lane_label(entry, summary),
             entry["group"],
             verdict,
             f"{chosen['top1']:.2%}" if chosen else "-",
@@ -75,6 +67,8 @@ def print_families(summary: dict[str, Any]) -> None:
             f"{efficiency['ms_per_mparam']:.3f}",
         )
     out.print(table)
+    for verdict in summary["int8_vs_fp32"]:
+        out.print(int8_sentence(verdict))
 
 
 def print_fleet(fleet: dict[str, Any]) -> None:
@@ -103,6 +97,7 @@ def sweep_config(
     resolutions: str,
     fmt: str,
     precision: str,
+    int8_scheme: str,
     threads: int,
     data: str,
     epochs: int,
@@ -114,24 +109,30 @@ def sweep_config(
     cooldown: float = 0.0,
     max_temp: float | None = None,
 ) -> SweepConfig:
-    """The SweepConfig that these `edgeconv sweep` options describe (checked: models, format, precision).
-    ``model`` may name several families or a group: ``config.model`` is then their comma-separated list."""
+    """The SweepConfig that these `edgeconv sweep` options describe (checked: models, formats, precisions).
+    ``model``, ``fmt`` and ``precision`` may each name several (comma lists, a group of models, ``all``): the
+    config then holds their comma-separated lists, one lane per combination (``edgeconv.sweep.lanes``)."""
     from edgeconv.models.registry import parse_models
     from edgeconv.runtime.bench import BenchSettings
-    from edgeconv.runtime.formats import get_format
     from edgeconv.sweep import SweepConfig
+    from edgeconv.sweep.lanes import parse_formats, parse_precisions
     from edgeconv.sweep.space import parse_resolutions, parse_widths
 
     families = parse_models(model)
-    get_format(fmt).check_precision(precision)
+    formats, precisions = parse_formats(fmt), parse_precisions(precision)
+    if len(formats) == 1 and len(precisions) == 1:
+        from edgeconv.runtime.formats import get_format
+
+        get_format(formats[0]).check_precision(precisions[0])
     return SweepConfig(
         model=",".join(families),
         budget_ms=budget_ms,
         widths=parse_widths(widths, width_range),
         resolutions=parse_resolutions(resolutions),
         stat=stat,
-        format=fmt,
-        precision=precision,
+        format=",".join(formats),
+        precision=",".join(precisions),
+        int8_scheme=int8_scheme,
         threads=threads,
         data=data,
         epochs=epochs,
@@ -168,9 +169,21 @@ def sweep_config(
 @click.option("--width-range", default=None, help="Candidate widths LOW:HIGH in steps of 0.05, e.g. 0.25:1.4.")
 @click.option("--resolutions", default="224", show_default=True, help="Candidate input sizes, e.g. 224,192,160.")
 @click.option(
-    "--format", "-f", "fmt", default="tflite", show_default=True, help=f"One of: {', '.join(list_formats())}."
+    "--format",
+    "-f",
+    "fmt",
+    default="tflite",
+    show_default=True,
+    help=f"Formats to sweep, comma-separated: {', '.join(list_formats())}, or all.",
 )
-@click.option("--precision", "-p", default="int8", show_default=True, help=f"One of: {', '.join(PRECISIONS)}.")
+@click.option(
+    "--precision",
+    "-p",
+    default="int8",
+    show_default=True,
+    help=f"Precisions to sweep, comma-separated: {', '.join(PRECISIONS)}, or all (each format makes what it can).",
+)
+@int8_scheme_option
 @click.option("--threads", "-t", type=click.IntRange(min=1), default=1, show_default=True)
 @target_options
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
@@ -221,31 +234,32 @@ def sweep_command(
     device gets its own sweep in OUT/<target>/, all at once, and OUT/fleet.json lists them (`edgeconv report
     --sweep OUT` puts the devices side by side).
 
-    With several models, each family is searched on the target in OUT/<family>/ (one whose narrowest width
-    is over budget is reported with its fastest latency and not trained), then one selection and one Pareto
-    front is made across all of them; OUT/families.json records it, with each family's measured ms per GMAC
-    and per million parameters.
+    With several models, formats or precisions, each combination (a lane) is searched on the target in
+    OUT/[<family>/][<format>-<precision>/] (one whose narrowest width is over budget is reported with its
+    fastest latency and not trained; a family's lanes share its trained widths), then one selection and one
+    Pareto front is made across all of them; OUT/lanes.json records it, with each lane's measured ms per
+    GMAC, the fastest runtime and precision at each width, and where int8 is slower than fp32.
 
     \b
     Example:
       edgeconv sweep --model mobilenetv2 --budget-ms 20 --width-range 0.25:1.4 --resolutions 224,160
       edgeconv sweep --model mobilenetv2,mnasnet,efficientnet_lite0,resnet18 --budget-ms 5 --resolutions 64
+      edgeconv sweep --model mobilenetv2 --format all --precision fp32,int8 --budget-ms 3
     """
     require("torch", "host", "edgeconv sweep")
     from edgeconv.results import open_store
     from edgeconv.sweep import Sweep
-    from edgeconv.sweep.families import check_families, family_config, run_families
+    from edgeconv.sweep.lanes import check_lanes, lane_config, plan_lanes, run_lanes
     from edgeconv.targets import get_target
     from edgeconv.targets.fleet import expand
 
     config = sweep_config(**options)
-    families = config.model.split(",")
-    if len(families) > 1:
-        check_families(config, families, baseline)
-    elif baseline is not None:
-        raise EdgeconvError("--baseline marks one of several models: give more than one --model")
-    else:
-        config = family_config(config, families[0])
+    lanes, notes = plan_lanes(config.model.split(","), config.format.split(","), config.precision.split(","))
+    check_lanes(config, lanes, baseline)
+    for note in notes:
+        err.print(f"note: {note}")
+    if len(lanes) == 1:
+        config = lane_config(config, lanes[0])
     specs = expand(targets)
     if len(specs) > 1:
         from edgeconv.sweep.fleet import run_fleet
@@ -262,17 +276,17 @@ def sweep_command(
             err.print(message)
             status.update(f"sweeping... {message}")
 
-        if len(families) > 1:
-            summary = run_families(config, families, baseline, Path(out_dir), store, chosen_target, log)
+        if len(lanes) > 1:
+            summary = run_lanes(config, lanes, baseline, Path(out_dir), store, chosen_target, log)
         else:
             summary = Sweep(config, Path(out_dir), store, chosen_target, log).run()
     if as_json:
         print_json(summary)
         return
-    if len(families) > 1:
-        print_families(summary)
+    if len(lanes) > 1:
+        print_lanes(summary)
         print_selection(summary["selection"])
-        err.print(f"summary in {Path(out_dir) / 'families.json'}; `edgeconv report --sweep {out_dir}` for the report")
+        err.print(f"summary in {Path(out_dir) / 'lanes.json'}; `edgeconv report --sweep {out_dir}` for the report")
         return
     print_selection(summary["selection"])
     fit = summary["latency_model"]

@@ -41,6 +41,7 @@ from edgeconv.models.factory import (
 from edgeconv.results import ResultsStore
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
 from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.device import int8_path
 from edgeconv.runtime.result import BenchResult, median_latency
 from edgeconv.select import Selection, candidates, pareto_front, select
 from edgeconv.sweep.latency_model import Features, LatencyModel
@@ -64,6 +65,7 @@ class SweepConfig:
     stat: str = "p90"
     format: str = "tflite"
     precision: str = "int8"
+    int8_scheme: str = "auto"  # one of the format's int8 schemes, or auto: the fast one for the target's CPU
     threads: int = 1
     data: str = "digits"
     epochs: int = 10
@@ -83,8 +85,19 @@ class SweepConfig:
 class Sweep:
     """One sweep in ``out_dir`` against ``target``, recording into ``store``."""
 
-    def __init__(self, config: SweepConfig, out_dir: Path, store: ResultsStore, target: Target, log: Log) -> None:
+    def __init__(
+        self,
+        config: SweepConfig,
+        out_dir: Path,
+        store: ResultsStore,
+        target: Target,
+        log: Log,
+        train_dir: Path | None = None,
+    ) -> None:
+        """``train_dir`` (default ``out_dir/candidates``) holds the trained finalists; sweeps of one family in
+        other formats or precisions share it, so that each width is trained once."""
         self.config, self.out, self.store, self.target, self.log = config, Path(out_dir), store, target, log
+        self.train_dir = Path(train_dir) if train_dir is not None else self.out / "candidates"
         self.device_id = target.device_id
         self.spec = get_format(config.format)
         self.features: dict[tuple[float, int], Features] = {}
@@ -95,6 +108,7 @@ class Sweep:
         self.reused = 0
         self.requested: set[str] = set()
         self.device: dict[str, Any] | None = None  # the target's fingerprint, from its measurements
+        self._scheme: str | None = None
 
     # -- data and features -------------------------------------------------------------------------------------
     def splits(self, resolution: int) -> DataSplits:
@@ -165,7 +179,7 @@ class Sweep:
         int8 goes through the accuracy gate when held-out images ``val`` are given (trained weights)."""
         path = out / artifact_name(model_config(net), self.config.precision, self.spec.suffix)
         complete = all(f.is_file() for f in artifact_files(path)) and sidecar_path(path).is_file()
-        if complete and Artifact.load(path).schema_version == ARTIFACT_SCHEMA:
+        if complete and self._reusable(Artifact.load(path)):
             return path
         artifact = export(
             net,
@@ -177,8 +191,23 @@ class Sweep:
             max_drop=self.config.max_drop,
             weights=weights,
             meta=meta,
+            int8_scheme=self.config.int8_scheme,
+            device=self.target.device(),
         )
         return Path(artifact.path)
+
+    @property
+    def int8_scheme(self) -> str:
+        """The int8 scheme exported for this target (``auto`` resolved for its CPU once)."""
+        if self._scheme is None:
+            self._scheme = self.spec.int8_scheme(self.config.int8_scheme, int8_path(self.target.device()))
+        return self._scheme
+
+    def _reusable(self, artifact: Artifact) -> bool:
+        """An artifact from an earlier run is reused when its schema and its int8 scheme are this sweep's."""
+        scheme = (artifact.quantization or {}).get("int8_scheme")
+        same_scheme = self.config.precision != "int8" or scheme == self.int8_scheme
+        return artifact.schema_version == ARTIFACT_SCHEMA and same_scheme
 
     def calibration(self, resolution: int) -> CalibrationSet | None:
         if self.config.precision != "int8":
@@ -211,7 +240,7 @@ class Sweep:
     def train(self, width: float, resolution: int, teacher: nn.Module | None) -> Path:
         """The finalist's checkpoint, trained now unless a previous run finished it."""
         stem = model_stem({"model": self.config.model, "width": width, "resolution": resolution})
-        run_dir = self.out / "candidates" / stem
+        run_dir = self.train_dir / stem
         checkpoint = run_dir / f"{stem}.pt"
         if checkpoint.is_file() and checkpoint.with_suffix(".train.json").is_file():
             self.log(f"train  w{width:g} r{resolution}: done in an earlier run")

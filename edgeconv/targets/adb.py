@@ -24,6 +24,7 @@ from edgeconv.atomic import sha256_files
 from edgeconv.errors import EdgeconvError, UsageError
 from edgeconv.runtime.artifact_info import describe_artifact
 from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.device import int8_path
 from edgeconv.runtime.result import BenchResult, LatencyStats
 from edgeconv.targets.native_benchmark import NativeBenchmark, parse_native
 
@@ -171,11 +172,21 @@ class AdbTarget:
                 "os": f"Android {props['ro.build.version.release']}",
                 "device_id": hashlib.sha256(identity.encode()).hexdigest()[:12],
             }
+            self._info["int8_path"] = int8_path(self._info)
         return self._info
 
     @property
     def device_id(self) -> str:
         return str(self.fingerprint()["device_id"])
+
+    def device(self) -> dict[str, Any]:
+        return self.fingerprint()
+
+    def peak(self, threads: list[int] | None) -> dict[str, Any]:
+        raise UsageError(
+            f"{self.name} runs LiteRT's native benchmark tool, which has no GEMM peak measurement; measure the "
+            "peak on a board with edgeconv's runner (local or ssh)"
+        )
 
     def thermal_status(self) -> int | None:
         status, out = self.adb.shell("dumpsys thermalservice", 30)

@@ -19,8 +19,17 @@ class Target(Protocol):
     @property
     def device_id(self) -> str: ...
 
+    def device(self) -> dict[str, Any]:
+        """The device's fingerprint (:func:`edgeconv.runtime.device.device_info` as the device computes it)."""
+        ...
+
     def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
         """Benchmark ``path`` on the device; the result is not stored (the caller stores it)."""
+        ...
+
+    def peak(self, threads: list[int] | None) -> dict[str, Any]:
+        """The device's int8 and fp32 GEMM throughput per thread count (:func:`edgeconv.runtime.peak.measure_peak`
+        run there); not stored."""
         ...
 
 

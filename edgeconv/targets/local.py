@@ -27,6 +27,14 @@ class LocalTarget:
     def device_id(self) -> str:
         return str(device_info()["device_id"])
 
+    def device(self) -> dict[str, Any]:
+        return device_info()
+
+    def peak(self, threads: list[int] | None) -> dict[str, Any]:
+        from edgeconv.runtime.peak import measure_peak
+
+        return {**measure_peak(threads), "target": self.name}
+
     def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
         """Benchmark ``path``; the result is not stored (the caller stores it)."""
         command = [*edgeconv_process(), "bench", str(path), *bench_arguments(threads, settings, options)]

@@ -81,7 +81,7 @@ class SshTarget:
     address: SshAddress
     accept_new_host_key: bool = False
     run_timeout: float = 900.0
-    _device_id: str | None = field(default=None, repr=False)
+    _device: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -167,9 +167,13 @@ class SshTarget:
     @property
     def device_id(self) -> str:
         """The device's fingerprint id, as its own edgeconv computes it."""
-        if self._device_id is None:
-            self._device_id = str(self._installed()["device"]["device_id"])
-        return self._device_id
+        return str(self.device()["device_id"])
+
+    def device(self) -> dict[str, Any]:
+        """The device's fingerprint (CPU, int8 path, ...), read once from its edgeconv."""
+        if self._device is None:
+            self._device = self._installed()["device"]
+        return self._device
 
     def _installed(self) -> dict[str, Any]:
         report = self.check()
@@ -224,6 +228,18 @@ class SshTarget:
         out = self.ssh.check(shlex.join(command), f"running {path.name} on {len(images)} images", self.run_timeout)
         logits, device = decode_logits(out.strip().splitlines()[-1])
         return logits, {**device, "target": self.name}
+
+    def peak(self, threads: list[int] | None) -> dict[str, Any]:
+        """The device's GEMM peak, measured there by its edgeconv (``edgeconv info --peak``)."""
+        self._installed()
+        command = [self.path("venv", "bin", "python"), "-m", "edgeconv", "info", "--peak", "--json", "--no-store"]
+        command += ["--threads", ",".join(map(str, threads))] if threads else []
+        out = self.ssh.check(shlex.join(command), "measuring the GEMM peak", self.run_timeout)
+        try:
+            peak: dict[str, Any] = json.loads(out)["peak"]
+        except (ValueError, KeyError, TypeError):
+            raise EdgeconvError(f"measuring the GEMM peak on {self.name} returned no result") from None
+        return {**peak, "target": self.name}
 
     def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
         """Benchmark ``path`` on the device (copied there once); the result carries the device's fingerprint and

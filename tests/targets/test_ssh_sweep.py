@@ -47,6 +47,9 @@ class CutSecondMeasurement:
     def device_id(self) -> str:
         return str(self.target.device_id)
 
+    def device(self) -> dict[str, Any]:
+        return dict(self.target.device())
+
     def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> Any:
         self.calls += 1
         if self.calls == 2:

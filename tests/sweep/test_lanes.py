@@ -1,6 +1,6 @@
-"""A sweep across families: one search per family on the target, a baseline that cannot meet the budget at
-its narrowest width is reported with its fastest latency and never trained, one selection across families,
-and the report with the per-family cost table."""
+"""A sweep across lanes (families here): one search per family on the target, a baseline that cannot meet the
+budget at its narrowest width is reported with its fastest latency and never trained, one selection across
+families, and the report with the per-lane cost table."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from edgeconv.errors import UsageError
 from edgeconv.sweep import SweepConfig
-from edgeconv.sweep.families import check_families, default_baseline, family_config
+from edgeconv.sweep.lanes import Lane, check_lanes, default_baseline, lane_config, plan_lanes
 
 # MobileNetV3-Small (4.6 MMACs at 64 px) and ResNet-18 (148 MMACs): measured 0.50 ms and 7.5 ms p90 here
 # (AVX2, OpenVINO fp32, 1 thread), so a 2 ms budget leaves 4x on either side on faster or slower CPUs.
@@ -55,15 +55,15 @@ def test_the_baseline_over_budget_is_reported_and_not_trained(
     _, out, proc = family_sweep
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert summary["kind"] == "families" and summary["baseline"] == "resnet18"
-    edge, baseline = summary["families"]
+    assert summary["kind"] == "lanes" and summary["baseline"] == "resnet18"
+    edge, baseline = summary["lanes"]
     assert (edge["family"], edge["fits"], edge["baseline"]) == ("mobilenetv3_small", True, False)
     assert (baseline["family"], baseline["fits"], baseline["baseline"]) == ("resnet18", False, True)
     assert baseline["chosen"] is None and baseline["candidates"] == 0
     assert baseline["efficiency"]["fastest"]["latency_ms"] > BUDGET_MS
     assert not (out / "resnet18" / "candidates").exists()  # never trained
-    assert "family resnet18: over budget even at width 1" in proc.stderr
-    for entry in summary["families"]:  # cost per unit of work and size, from the probes
+    assert "lane resnet18: over budget even at width 1" in proc.stderr
+    for entry in summary["lanes"]:  # cost per unit of work and size, from the probes
         cost = entry["efficiency"]
         fastest = cost["fastest"]
         assert cost["ms_per_gmac"] == pytest.approx(fastest["latency_ms"] / (fastest["mmacs"] / 1e3))
@@ -73,7 +73,7 @@ def test_the_baseline_over_budget_is_reported_and_not_trained(
     assert sorted(p.name for p in (out / "selected").iterdir()) == sorted(
         [chosen["artifact_name"], chosen["artifact_name"].replace(".xml", ".bin"), chosen["artifact_name"] + ".json"]
     )
-    assert json.loads((out / "families.json").read_text()) == summary
+    assert json.loads((out / "lanes.json").read_text()) == summary
     assert (out / "mobilenetv3_small" / "sweep.json").is_file() and (out / "resnet18" / "sweep.json").is_file()
 
 
@@ -96,17 +96,36 @@ def _config(**changes: object) -> SweepConfig:
     return SweepConfig(model="x", budget_ms=5.0, widths=[0.35, 0.5, 0.75, 1.0], resolutions=[64], **changes)  # type: ignore[arg-type]
 
 
-def test_family_config_and_baseline() -> None:
+def _lanes(*families: str) -> list[Lane]:
+    return plan_lanes(list(families), ["tflite"], ["int8"])[0]
+
+
+def test_lane_config_and_baseline() -> None:
     assert default_baseline(["mobilenetv2", "vgg11_bn", "resnet18"]) == "vgg11_bn"
     assert default_baseline(["mobilenetv2", "mnasnet"]) is None
-    assert family_config(_config(), "shufflenetv2").widths == [0.5, 1.0]  # its published widths in range
-    assert family_config(_config(), "resnet18").widths == [0.35, 0.5, 0.75, 1.0]
+    shufflenet, resnet = _lanes("shufflenetv2", "resnet18")
+    assert lane_config(_config(), shufflenet).widths == [0.5, 1.0]  # its published widths in range
+    assert lane_config(_config(), resnet).widths == [0.35, 0.5, 0.75, 1.0]
     with pytest.raises(UsageError, match="inception_v3 needs inputs of at least 75 px; --resolutions has 64"):
-        check_families(_config(), ["mobilenetv2", "inception_v3"], None)
+        check_lanes(_config(), _lanes("mobilenetv2", "inception_v3"), None)
     with pytest.raises(UsageError, match="--baseline vgg16_bn is not one of the swept models"):
-        check_families(_config(), ["mobilenetv2", "resnet18"], "vgg16_bn")
+        check_lanes(_config(), _lanes("mobilenetv2", "resnet18"), "vgg16_bn")
     with pytest.raises(UsageError, match="--weights holds one family's weights"):
-        check_families(_config(weights="w.pt"), ["mobilenetv2", "resnet18"], None)
+        check_lanes(_config(weights="w.pt"), _lanes("mobilenetv2", "resnet18"), None)
+
+
+def test_lanes_are_every_pair_a_format_makes() -> None:
+    lanes, notes = plan_lanes(["mobilenetv2"], ["onnx", "tflite"], ["fp16", "int8"])
+    assert [(lane.format, lane.precision) for lane in lanes] == [
+        ("onnx", "int8"),
+        ("tflite", "fp16"),
+        ("tflite", "int8"),
+    ]
+    assert notes == ["onnx does not produce fp16; skipped"]
+    assert lanes[0].path(families_vary=False, runtimes_vary=True) == Path("onnx-int8")
+    assert lanes[0].path(families_vary=True, runtimes_vary=True) == Path("mobilenetv2/onnx-int8")
+    with pytest.raises(UsageError, match="none of the formats onnx produces fp16"):
+        plan_lanes(["mobilenetv2"], ["onnx"], ["fp16"])
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,211 @@
+"""The multi-lane sweep report (families, formats, precisions): every lane's candidates on one accuracy-latency
+plane (baseline marked), measured latency against MACs per lane, the per-lane cost table, the fastest runtime
+and precision at each width, and whether int8 pays off per format; each lane's own sweep report is written
+into its directory and linked."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from edgeconv.atomic import write_bytes
+from edgeconv.fastest import int8_sentence
+from edgeconv.report import (
+    CANDIDATE_HEADERS,
+    _figure_png,
+    _table,
+    annotate,
+    candidate_row,
+    draw_selection,
+    html_page,
+    write_report,
+)
+
+
+def lane_label(entry: dict[str, Any], summary: dict[str, Any]) -> str:
+    """A lane's name in tables and plots, naming only what varies: ``resnet18 (baseline)``, ``onnx int8``,
+    ``mobilenetv2 onnx int8``."""
+    lanes = summary["lanes"]
+    parts = []
+    if len({e["family"] for e in lanes}) > 1:
+        parts.append(f"{entry['family']} (baseline)" if entry["baseline"] else entry["family"])
+    if len({(e["format"], e["precision"]) for e in lanes}) > 1:
+        parts.append(f"{entry['format']} {entry['precision']}")
+    return " ".join(parts) or entry["family"]
+
+
+def _is_lane(candidate: dict[str, Any], entry: dict[str, Any]) -> bool:
+    return (candidate["model"], candidate["format"], candidate["precision"]) == (
+        entry["family"],
+        entry["format"],
+        entry["precision"],
+    )
+
+
+BASELINE_STYLE = {"marker": "s", "color": "black"}
+
+
+def _lane_summaries(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["lane"]: json.loads((Path(e["out"]) / "sweep.json").read_text()) for e in summary["lanes"]}
+
+
+def accuracy_plot(summary: dict[str, Any]) -> bytes:
+    """Top-1 against latency of every trained candidate, one colour per lane, the baseline as black squares,
+    the Pareto front across lanes, the budget and the chosen model."""
+    selection, stat = summary["selection"], summary["selection"]["stat"]
+
+    def draw(ax: Any) -> None:
+        xs: list[float] = []
+        ys: list[float] = []
+        labels: list[str] = []
+        for entry in summary["lanes"]:
+            points = [c for c in selection["candidates"] if _is_lane(c, entry)]
+            if not points:
+                continue
+            style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
+            x, y = [c["latency_ms"][stat] for c in points], [c["top1"] * 100 for c in points]
+            ax.scatter(x, y, label=lane_label(entry, summary), zorder=3, **style)
+            xs, ys, labels = xs + x, ys + y, labels + [f"w{c['width']:g}" for c in points]
+        if xs:
+            annotate(ax, xs, ys, labels)
+        draw_selection(ax, summary["pareto"], selection, f"latency on {summary['target']} (ms)")
+
+    return _figure_png(draw)
+
+
+def cost_plot(summary: dict[str, Any]) -> bytes:
+    """Measured latency against multiply-accumulates, one curve per lane (log-log): lanes on the same line
+    cost the same per MAC; a lane above the others is slow for its MACs on this device."""
+    stat = summary["config"]["stat"]
+
+    def draw(ax: Any) -> None:
+        for entry in summary["lanes"]:
+            probes = sorted(entry["probes"], key=lambda p: p["mmacs"])
+            style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
+            label = lane_label(entry, summary)
+            ax.plot([p["mmacs"] for p in probes], [p["latency_ms"] for p in probes], "-", label=label, **style)
+        ax.axhline(summary["config"]["budget_ms"], color="crimson", lw=1.5, label="budget")
+        from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # 0.2, 0.5, 1, 2, 5 rather than 2 x 10^-1 or every minor tick
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FormatStrFormatter("%g"))
+            axis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("multiply-accumulates (M), every probed width")
+        ax.set_ylabel(f"{stat} latency (ms)")
+        ax.set_title("latency against work, per lane (random-weight probes)", fontsize=9)
+        ax.legend(fontsize=7)
+
+    return _figure_png(draw)
+
+
+def _rows(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, tuple[list[str], list[list[str]]]]:
+    stat = summary["config"]["stat"]
+    lanes, efficiency = [], []
+    for entry in summary["lanes"]:
+        chosen, cost = entry["chosen"], entry["efficiency"]
+        name = lane_label(entry, summary)
+        fastest = cost["fastest"]
+        if chosen:
+            verdict = f"w{chosen['width']:g} r{chosen['resolution']}: top-1 {chosen['top1']:.2%}, "
+            verdict += f"{chosen['latency_ms'][stat]:.3f} ms"
+        elif not entry["fits"]:
+            verdict = f"over budget at every width: fastest {fastest['latency_ms']:.3f} ms at "
+            verdict += f"w{fastest['width']:g}; not trained"
+        else:
+            verdict = "no candidate passed export"
+        scheme = entry.get("int8_scheme") or "-"
+        lanes.append([name, entry["group"], scheme, verdict, str(reports[entry["lane"]])])
+        efficiency.append(
+            [
+                name,
+                f"{cost['ms_per_gmac']:.2f}",
+                f"{cost['ms_per_mparam']:.3f}",
+                f"{fastest['latency_ms']:.3f} (w{fastest['width']:g}, {fastest['mmacs']:.1f} MMACs, "
+                f"{fastest['mparams']:.2f} M params)",
+                str(cost["probes"]),
+            ]
+        )
+    selection = summary["selection"]
+
+    def label(candidate: dict[str, Any]) -> str:
+        entry = next((e for e in summary["lanes"] if _is_lane(candidate, e)), None)
+        return lane_label(entry, summary) if entry else str(candidate["model"])
+
+    candidates = [
+        candidate_row(label(c), c, selection)
+        for c in sorted(selection["candidates"], key=lambda c: c["latency_ms"][stat])
+    ]
+    return {
+        "Lanes": (["lane", "group", "int8 scheme", "best within budget", "lane report"], lanes),
+        f"Fastest runtime and precision per width on {summary['target']}": fastest_table(summary),
+        f"Measured cost per lane on {summary['target']} (median over the probed widths)": (
+            ["lane", f"{stat} ms per GMAC", f"{stat} ms per M params", "fastest measured", "probes"],
+            efficiency,
+        ),
+        "Candidates across lanes (trained, exported, evaluated, measured)": (
+            ["lane", *CANDIDATE_HEADERS[1:]],
+            candidates,
+        ),
+    }
+
+
+def fastest_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """One row per family, resolution and width: each runtime-precision's latency (measured; ``~`` where the
+    lane's latency model predicts it) and the fastest."""
+    rows = summary["fastest_per_width"]
+    runtimes = list(dict.fromkeys(f"{e['format']}-{e['precision']}" for e in summary["lanes"]))
+    stat = summary["config"]["stat"]
+    body = []
+    for row in rows:
+        cells = []
+        for runtime in runtimes:
+            value = row["lanes"].get(runtime)
+            cells.append("-" if value is None else ("" if value["measured"] else "~") + f"{value['latency_ms']:.3f}")
+        body.append(
+            [row["family"], f"{row['width']:g}", str(row["resolution"]), *cells, row["fastest"].replace("-", " ")]
+        )
+    return ["family", "width", "px", *[f"{r.replace('-', ' ')} {stat} ms" for r in runtimes], "fastest"], body
+
+
+def write_lanes_report(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """Write ``out`` (.html) and its Markdown twin (plots next to it), and each lane's own report into its
+    sweep directory; returns the two paths."""
+    out = out.with_suffix(".html")
+    reports = {
+        name: Path(os.path.relpath(write_report(s, Path(s["out_dir"]) / "report.html")[0], out.parent.resolve()))
+        for name, s in _lane_summaries(summary).items()
+    }
+    plots = {"accuracy": accuracy_plot(summary), "cost": cost_plot(summary)}
+    config = summary["config"]
+    title = (
+        f"edgeconv sweep across {len(summary['lanes'])} lanes ({', '.join(config['models'])}; {config['format']}; "
+        f"{config['precision']}) under {config['budget_ms']:g} ms {config['stat']}"
+    )
+    subtitle = f"{config['threads']} thread(s), on {summary['target']} ({summary['device_id']})"
+    tables = {name: _table(headers, rows) for name, (headers, rows) in _rows(summary, reports).items()}
+    reason = summary["selection"]["reason"]
+    verdicts = [int8_sentence(v) for v in summary["int8_vs_fp32"]]
+    body = f"<h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p><p class='verdict'>{html.escape(reason)}</p>"
+    body += "".join(f"<p class='verdict'>{html.escape(v)}</p>" for v in verdicts)
+    body += "".join(
+        f'<figure><img alt="{name} plot" src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
+        for name, png in plots.items()
+    )
+    body += "".join(f"<h2>{html.escape(name)}</h2>{table_html}" for name, (table_html, _) in tables.items())
+    write_bytes(out, html_page(title, body).encode())
+    lines = [f"# {title}", "", subtitle, "", f"**{reason}**", "", *[f"**{v}**\n" for v in verdicts]]
+    for name, png in plots.items():
+        write_bytes(out.with_name(f"{out.stem}_{name}.png"), png)
+        lines += [f"![{name} plot]({out.stem}_{name}.png)", ""]
+    for name, (_, table_md) in tables.items():
+        lines += [f"## {name}", "", table_md, ""]
+    markdown = out.with_suffix(".md")
+    write_bytes(markdown, "\n".join(lines).encode())
+    return out, markdown

@@ -1,0 +1,129 @@
+"""The device's own limit: int8 and fp32 multiply-accumulate throughput of a large GEMM, per thread count.
+
+A 1024 x 1024 x 1024 matrix product through onnxruntime (``MatMulInteger`` on uint8 x int8, ``MatMul`` on
+float32), best of N runs: what the runtime's best kernels reach on this CPU when nothing limits them but
+arithmetic. A model's achieved GMAC/s divided by this peak says how much of the device it uses (depthwise
+convolutions and small layers reach far less than a GEMM). The two one-node ONNX models are kept as their
+serialised bytes (tests/runtime/test_peak.py rebuilds them with the onnx package), so the device side needs
+only onnxruntime.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from edgeconv.errors import UsageError, require
+from edgeconv.runtime.device import available_cores, device_info
+
+GEMM_SIZE = 1024
+# ModelProto of y = MatMulInteger(a: uint8[n, n], b: int8[n, n]) and y = MatMul(a: float[n, n], b: float[n, n]),
+# opset 13, IR version 8, producer "edgeconv"
+GEMM_MODELS = {
+    "int8": bytes.fromhex(
+        "0808120865646765636f6e763a650a180a01610a0162120179220d4d61744d756c496e7465676572120467656d6d5a150a0161"
+        "12100a0e0802120a0a0312016e0a0312016e5a150a016212100a0e0803120a0a0312016e0a0312016e62150a017912100a0e08"
+        "06120a0a0312016e0a0312016e42040a00100d"
+    ),
+    "fp32": bytes.fromhex(
+        "0808120865646765636f6e763a5e0a110a01610a016212017922064d61744d756c120467656d6d5a150a016112100a0e080112"
+        "0a0a0312016e0a0312016e5a150a016212100a0e0801120a0a0312016e0a0312016e62150a017912100a0e0801120a0a031201"
+        "6e0a0312016e42040a00100d"
+    ),
+}
+
+
+def default_thread_counts() -> list[int]:
+    """1, 2, 4, ... up to the available cores, and the core count itself."""
+    cores = available_cores()
+    counts = [1]
+    while counts[-1] * 2 <= cores:
+        counts.append(counts[-1] * 2)
+    return counts if counts[-1] == cores else [*counts, cores]
+
+
+def _inputs(kind: str, size: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    if kind == "int8":
+        return {
+            "a": rng.integers(0, 256, (size, size), dtype=np.uint8),
+            "b": rng.integers(-128, 128, (size, size), dtype=np.int8),
+        }
+    return {
+        "a": rng.standard_normal((size, size), dtype=np.float32),
+        "b": rng.standard_normal((size, size), dtype=np.float32),
+    }
+
+
+def gemm_gmacs(kind: str, threads: int, repeats: int = 20, size: int = GEMM_SIZE, max_seconds: float = 5.0) -> float:
+    """Best-of-``repeats`` GMAC/s of one ``kind`` ("int8" or "fp32") GEMM of ``size``^3 on ``threads`` threads
+    (fewer repeats when they would take longer than ``max_seconds``)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(GEMM_MODELS[kind], options, providers=["CPUExecutionProvider"])
+    feed = _inputs(kind, size)
+    session.run(None, feed)  # warm-up: packs nothing (both operands are inputs) but fills the thread pool
+    best, started = float("inf"), time.perf_counter()
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        session.run(None, feed)
+        best = min(best, time.perf_counter() - begin)
+        if time.perf_counter() - started > max_seconds:
+            break
+    return size**3 / best / 1e9
+
+
+def measure_peak(threads: list[int] | None = None, repeats: int = 20) -> dict[str, Any]:
+    """int8 and fp32 GEMM throughput of this device per thread count, with its fingerprint."""
+    require("onnxruntime", "onnx", "edgeconv info --peak")
+    counts = threads or default_thread_counts()
+    if any(t < 1 for t in counts):
+        raise UsageError("thread counts must be >= 1")
+    import onnxruntime as ort
+
+    per_threads = {
+        str(t): {"int8_gmacs": gemm_gmacs("int8", t, repeats), "fp32_gmacs": gemm_gmacs("fp32", t, repeats)}
+        for t in counts
+    }
+    return {
+        "runtime": f"onnxruntime {ort.__version__}",
+        "gemm": f"MatMulInteger uint8 x int8 and MatMul float32, {GEMM_SIZE}^3, best of {repeats}",
+        "threads": per_threads,
+        "device": device_info(),
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def peak_for(peak: dict[str, Any] | None, precision: str, threads: int | None) -> float | None:
+    """The GMAC/s peak that applies to a model of ``precision`` run on ``threads`` threads (fp16 computes in
+    float on CPUs: the fp32 peak), or None when ``peak`` has no figure for that thread count."""
+    if peak is None or threads is None:
+        return None
+    figures = peak["threads"].get(str(threads))
+    if figures is None:
+        return None
+    return float(figures["int8_gmacs" if precision == "int8" else "fp32_gmacs"])
+
+
+def efficiency(
+    macs: float | None, latency_ms: float, precision: str, threads: int | None, peak: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Achieved GMAC/s of a model of ``macs`` multiply-accumulates per inference at ``latency_ms``, and its
+    fraction of the device's ``peak`` for that precision and thread count (None when unknown)."""
+    if not macs or latency_ms <= 0:
+        return None
+    achieved = macs / (latency_ms / 1e3) / 1e9
+    limit = peak_for(peak, precision, threads)
+    return {
+        "gmacs": achieved,
+        "peak_gmacs": limit,
+        "fraction_of_peak": achieved / limit if limit else None,
+        "peak_kind": "int8" if precision == "int8" else "fp32",
+    }
