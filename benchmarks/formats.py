@@ -59,14 +59,14 @@ PLAN = [
 THREADS = (1, 2)
 
 
-def checkpoint_for(width: float, resolution: int, epochs: int, work: Path) -> Path:
-    """Train MobileNetV2 at ``width`` on digits unless a checkpoint from an earlier run exists."""
-    stem = model_stem({"model": "mobilenetv2", "width": width, "resolution": resolution})
-    path = work / f"train_w{width:g}" / f"{stem}.pt"
+def checkpoint_for(width: float, resolution: int, epochs: int, work: Path, model: str = "mobilenetv2") -> Path:
+    """Train ``model`` at ``width`` on digits unless a checkpoint from an earlier run exists."""
+    stem = model_stem({"model": model, "width": width, "resolution": resolution})
+    path = work / (f"train_w{width:g}" if model == "mobilenetv2" else f"train_{model}_w{width:g}") / f"{stem}.pt"
     if not path.with_suffix(".train.json").exists():  # written when training finished
-        print(f"training mobilenetv2 {width} at {resolution} px for {epochs} epochs", flush=True)
+        print(f"training {model} {width} at {resolution} px for {epochs} epochs", flush=True)
         data = load_data("digits", resolution)
-        fit(create_model("mobilenetv2", width, 10, resolution), data, TrainConfig(epochs=epochs), path.parent)
+        fit(create_model(model, width, 10, resolution), data, TrainConfig(epochs=epochs), path.parent)
     return path
 
 

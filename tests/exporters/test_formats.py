@@ -10,12 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from onnx_graph import onnx_int8_graph
 
 from edgeconv.evaluate import artifact_logits
 from edgeconv.exporters import export
 from edgeconv.exporters.gate import AccuracyGateError
 from edgeconv.metrics import topk_accuracy
 from edgeconv.runtime import load
+from edgeconv.runtime.device import device_info, int8_path
 
 Artifacts = dict[tuple[str, str], Any]
 
@@ -80,34 +82,26 @@ def test_openvino_fp32_is_a_true_fp32_ir_run_at_f32(artifacts: Artifacts) -> Non
 def test_openvino_int8_has_fake_quantize(artifacts: Artifacts) -> None:
     artifact = artifacts[("openvino", "int8")]
     assert Path(artifact.path).read_text().count('type="FakeQuantize"') > 10
-    assert artifact.quantization["weights"] == "int8 symmetric per-channel, 7-bit range (overflow fix)"
-    assert artifact.quantization["export_cpu_int8_path"] in ("avx2", "avx512-vnni", "avx-vnni", "amx", "neon-dotprod")
+    quantization = artifact.quantization
+    cpu = int8_path(device_info())
+    assert quantization["export_cpu_int8_path"] == quantization["chosen_for_int8_path"] == cpu
+    # auto: 7-bit weights (NNCF's overflow fix) only where u8 x s8 sums saturate, on x86 without VNNI
+    seven_bit = cpu == "avx2"
+    assert quantization["int8_scheme"] == ("nncf-7bit" if seven_bit else "nncf")
+    assert quantization["weights"].endswith("7-bit range (overflow fix)") == seven_bit
     assert load(artifact.path, threads=1).settings["precision_hint"] == "default"
 
 
-def test_onnx_int8_is_per_channel_qdq(artifacts: Artifacts) -> None:
-    import onnx
-    from onnx import numpy_helper
-
+def test_onnx_int8_is_per_channel_qdq_in_the_scheme_for_this_cpu(artifacts: Artifacts) -> None:
     artifact = artifacts[("onnx", "int8")]
-    graph = onnx.load(artifact.path).graph
-    ops = Counter(node.op_type for node in graph.node)
-    assert ops["QuantizeLinear"] > 10 and ops["DequantizeLinear"] > 10
-    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    weight_scales = [
-        inits[n.input[1]]
-        for n in graph.node
-        if n.op_type == "DequantizeLinear"
-        and n.input[0] in inits
-        and inits[n.input[0]].dtype == np.int8
-        and inits[n.input[0]].ndim == 4
-    ]
-    assert weight_scales and all(s.size > 1 for s in weight_scales)  # one scale per output channel
-    weights = [inits[n.input[0]] for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits]
-    conv_weights = [w for w in weights if w.dtype == np.int8 and w.ndim == 4]
-    # 7-bit range: u8 x s8 pair sums cannot saturate on x86 CPUs without VNNI
-    assert max(int(np.abs(w.astype(np.int16)).max()) for w in conv_weights) <= 64
-    assert artifact.quantization["weights"].endswith("7-bit range (reduce_range)")
+    graph = onnx_int8_graph(artifact.path)
+    assert graph["ops"]["QuantizeLinear"] > 10 and graph["ops"]["DequantizeLinear"] > 10 and graph["per_channel"]
+    cpu = int8_path(device_info())
+    expected = {"amx": "u8s8", "avx512-vnni": "u8s8", "avx-vnni": "u8s8", "avx2": "u8s8-7bit"}.get(cpu, "s8s8")
+    assert artifact.quantization["int8_scheme"] == expected
+    assert graph["activation_dtypes"] == {"uint8" if expected.startswith("u8") else "int8"}
+    # 7-bit range where u8 x s8 pair sums would saturate (x86 without VNNI), the full range elsewhere
+    assert (graph["max_weight"] <= 64) == expected.endswith("-7bit")
 
 
 @pytest.mark.parametrize(("fmt", "precision"), [("tflite", "int8"), ("openvino", "int8"), ("onnx", "int8")])

@@ -4,14 +4,19 @@ families, and the report with the per-lane cost table."""
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from edgeconv.errors import UsageError
+from edgeconv.fastest import int8_sentence
+from edgeconv.runtime.device import device_info, int8_path
+from edgeconv.runtime.formats import get_format
 from edgeconv.sweep import SweepConfig
 from edgeconv.sweep.lanes import Lane, check_lanes, default_baseline, lane_config, plan_lanes
 
@@ -143,3 +148,82 @@ def test_bad_family_options_are_one_line(cli, args: list[str], message: str, tmp
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert not (tmp_path / "out").exists()
+
+
+RUNTIMES_SWEEP = [
+    "sweep", "--model", "mobilenetv2", "--widths", "0.5", "--resolutions", "32", "--format", "onnx,openvino",
+    "--precision", "fp32,int8", "--epochs", "1", "--runs", "10", "--min-seconds", "0.1", "--budget-ms", "100",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runtimes_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], str]:
+    work = tmp_path_factory.mktemp("runtimes")
+    out = work / "out"
+    command = [sys.executable, "-m", "edgeconv", *RUNTIMES_SWEEP, "--out", str(out), "--db", str(work / "r.sqlite")]
+    proc = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout), proc.stderr
+
+
+def test_formats_and_precisions_are_lanes_of_one_selection(runtimes_sweep: tuple[Path, dict[str, Any], str]) -> None:
+    out, summary, _ = runtimes_sweep
+    lanes = {entry["lane"]: entry for entry in summary["lanes"]}
+    assert list(lanes) == ["onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-int8"]
+    cpu = int8_path(device_info())
+    assert lanes["onnx-int8"]["int8_scheme"] == get_format("onnx").int8_scheme("auto", cpu)
+    assert lanes["openvino-int8"]["int8_scheme"] == get_format("openvino").int8_scheme("auto", cpu)
+    assert lanes["onnx-fp32"]["int8_scheme"] is None
+    for name in lanes:
+        assert (out / name / "sweep.json").is_file() and not (out / name / "candidates").exists()
+    # one training per width, shared by the four lanes, which each exported it in their format and precision
+    trained = sorted(p.name for p in (out / "candidates").glob("*/*.pt"))
+    assert trained == ["mobilenetv2_w0.5_r32.pt"]
+    exported = sorted(
+        p.name for p in (out / "candidates" / "mobilenetv2_w0.5_r32").glob("*_fp32.*") if p.suffix != ".json"
+    )
+    assert exported == [
+        "mobilenetv2_w0.5_r32_fp32.bin",
+        "mobilenetv2_w0.5_r32_fp32.onnx",
+        "mobilenetv2_w0.5_r32_fp32.xml",
+    ]
+    # selecting across lanes is at least as accurate as the best single lane under the same budget
+    chosen = summary["selection"]["chosen"]
+    assert all(chosen["top1"] >= e["chosen"]["top1"] for e in lanes.values() if e["chosen"])
+    assert len(summary["selection"]["candidates"]) == 4
+
+
+def test_the_fastest_runtime_per_width_and_the_int8_verdicts(runtimes_sweep: tuple[Path, dict[str, Any], str]) -> None:
+    _, summary, stderr = runtimes_sweep
+    assert "lane onnx-int8 (2 of 4)" in stderr
+    (row,) = summary["fastest_per_width"]
+    assert (row["family"], row["width"], row["resolution"]) == ("mobilenetv2", 0.5, 32)
+    probes = {e["lane"]: {p["width"]: p["latency_ms"] for p in e["probes"]} for e in summary["lanes"]}
+    assert {lane: v["latency_ms"] for lane, v in row["lanes"].items()} == {lane: p[0.5] for lane, p in probes.items()}
+    assert all(v["measured"] for v in row["lanes"].values())
+    assert row["fastest"] == min(probes, key=lambda lane: probes[lane][0.5])
+    verdicts = {v["format"]: v for v in summary["int8_vs_fp32"]}
+    assert set(verdicts) == {"onnx", "openvino"}
+    for fmt, verdict in verdicts.items():
+        (compared,) = verdict["compared_at"]
+        speedup = probes[f"{fmt}-fp32"][0.5] / probes[f"{fmt}-int8"][0.5]
+        assert compared["int8_speedup"] == pytest.approx(speedup) and verdict["measured"]
+        assert verdict["int8_slower"] == (speedup < 1)
+        word = "SLOWER" if speedup < 1 else "faster"
+        assert f"int8 is {word} than fp32 for mobilenetv2 in {fmt}" in int8_sentence(verdict)
+
+
+def test_runtimes_report_names_the_fastest_per_width(
+    runtimes_sweep: tuple[Path, dict[str, Any], str],
+    cli,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    out, summary, _ = runtimes_sweep
+    result = cli("report", "--sweep", out, "--out", tmp_path / "report.html")
+    assert result.code == 0, result.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert "Fastest runtime and precision per width" in page
+    assert summary["fastest_per_width"][0]["fastest"].replace("-", " ") in page
+    for verdict in summary["int8_vs_fp32"]:
+        assert html.escape(int8_sentence(verdict)) in page
+    assert "GMAC/s" in page and "onnx int8" in page

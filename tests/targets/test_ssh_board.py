@@ -86,6 +86,24 @@ def test_bench_over_ssh_copies_once_and_records_the_board(
     assert not [p.name for p in cached.parent.parent.iterdir() if p.name.endswith(".part")]  # no leftovers
 
 
+def test_peak_of_the_board_is_measured_there_and_stored_here(
+    board: Board, remote_cli: Any, installed: str, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "results.sqlite"
+    proc = remote_cli("info", "--peak", "--threads", "1", "--target", installed, "--db", str(db), "--json")
+    assert proc.returncode == 0, proc.stderr
+    peak = json.loads(proc.stdout)["peak"]
+    assert peak["target"] == installed and peak["threads"]["1"]["int8_gmacs"] > 0
+    (stored,) = sqlite3.connect(db).execute("SELECT device_id, peak_json FROM peaks").fetchall()
+    assert stored[0] == peak["device"]["device_id"] and json.loads(stored[1]) == peak
+    bench = remote_cli(
+        "bench", str(tiny_onnx), "--target", installed, "-t", "1", "--runs", "10", "--db", str(db), "--json"
+    )
+    assert bench.returncode == 0, bench.stderr
+    fraction = json.loads(bench.stdout)["efficiency"]["fraction_of_peak"]
+    assert 0 < fraction < 1  # a tiny depthwise network reaches a small part of a fp32 GEMM's throughput
+
+
 def test_runtime_missing_on_the_board(
     board: Board, remote_cli: Any, installed: str, tiny_tflite: Path, tmp_path: Path
 ) -> None:
