@@ -30,7 +30,7 @@ device-install: wheel
 	rm -rf $(DEVICE_VENV)
 	$(PYTHON) -m venv $(DEVICE_VENV)
 	$(DEVICE_VENV)/bin/pip install --quiet --upgrade pip
-	$(DEVICE_VENV)/bin/pip install --quiet "$$(ls dist/edgeconv-*.whl)[onnx,litert,openvino]" pytest
+	$(DEVICE_VENV)/bin/pip install --quiet "$$(ls dist/edgeconv-*.whl)[onnx,litert,openvino]" pytest "hypothesis>=6.100"
 	@for pkg in torch onnx tensorflow jax nncf; do \
 		! $(DEVICE_VENV)/bin/python -c "import $$pkg" 2>/dev/null || { echo "$$pkg leaked into the device venv"; exit 1; }; \
 	done

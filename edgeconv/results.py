@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 DB_ENV = "EDGECONV_DB"
 SCHEMA_VERSION = 4  # 1: bench; 2: + evaluations; 3: + sweeps; 4: + peaks
+BUSY_TIMEOUT_S = 60.0  # a writer waits this long for another process's write to finish
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench (
@@ -320,7 +321,7 @@ def open_store(path: str | Path | None = None, create: bool = True) -> Iterator[
         raise EdgeconvError(f"no results database at {db_path}: nothing measured yet (run `edgeconv sweep`)")
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(db_path, timeout=30)
+        connection = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_S)
     except (OSError, sqlite3.Error) as exc:
         raise EdgeconvError(f"cannot open results database {db_path}: {exc}") from None
     with closing(connection):
@@ -328,8 +329,16 @@ def open_store(path: str | Path | None = None, create: bool = True) -> Iterator[
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise EdgeconvError(f"{db_path} was written by a newer edgeconv (schema {version}); upgrade edgeconv")
-            connection.executescript(_SCHEMA)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:  # new or older: create what is missing, once (no write on every open)
+                # write-ahead log: readers never block the writer, and writers queue on the busy timeout
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(_SCHEMA)
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.OperationalError as exc:
+            raise EdgeconvError(f"cannot open results database {db_path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise EdgeconvError(f"{db_path} is not an edgeconv results database: {exc}") from None
-        yield ResultsStore(connection, db_path)
+        try:
+            yield ResultsStore(connection, db_path)
+        except sqlite3.Error as exc:  # a full disk, a file gone read-only: one line, the rows before it kept
+            raise EdgeconvError(f"results database {db_path}: {exc}") from None

@@ -29,7 +29,8 @@ def artifact_sha256(path: Path) -> str:
 
 
 def read_sidecar(path: Path) -> dict[str, Any] | None:
-    """The export record next to ``path``, or None when there is none. A corrupt sidecar is an error."""
+    """The export record next to ``path``, or None when there is none. A corrupt sidecar, or one that records
+    another file's hash (a file replaced after export, a sidecar copied from elsewhere), is an error."""
     sidecar = sidecar_path(path)
     if not sidecar.is_file():
         return None
@@ -39,6 +40,12 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
         raise ArtifactError(f"{sidecar.name} is not valid JSON ({exc}); delete it or re-export") from None
     if not isinstance(data, dict):
         raise ArtifactError(f"{sidecar.name} is not an edgeconv artifact record")
+    recorded = data.get("sha256")
+    if recorded is not None and all(f.is_file() for f in artifact_files(path)) and recorded != artifact_sha256(path):
+        raise ArtifactError(
+            f"{sidecar.name} describes another file (sha256 {str(recorded)[:12]}, not {path.name}'s "
+            f"{artifact_sha256(path)[:12]}): delete it or re-export"
+        )
     return data
 
 

@@ -90,6 +90,7 @@ def bench(
     progress: ProgressHook | None = None,
     cooldown_s: float = 0.0,
     max_temp_c: float | None = None,
+    max_rss_mb: float | None = None,
     **backend_options: Any,
 ) -> BenchResult:
     """Measure the latency of the model file at ``path`` on this device.
@@ -99,12 +100,15 @@ def bench(
     from loading to the last run; the device's conditions are read before and after, and a result taken while
     throttled (or above ``max_temp_c``) says why in ``invalid``. ``cooldown_s`` idles the device first, and
     with ``max_temp_c`` the measurement waits (up to ``COOL_DOWN_LIMIT_S``) until the device is that cool.
+    With ``max_rss_mb``, a model whose files alone would not fit beside what this process already holds is
+    refused before it loads, and a result whose peak resident memory exceeds the limit says so in ``invalid``.
     """
     path = Path(path)
     settings = settings or BenchSettings()
     threads = available_cores() if threads is None else threads
     artifact = describe_artifact(path)
     rss_before = current_rss_mb()
+    check_fits(path.name, artifact["size_bytes"], rss_before, max_rss_mb)
     with device_lock() as lock_wait_s:
         _cool_down(cooldown_s, max_temp_c)
         measured_from = time.time()
@@ -145,5 +149,25 @@ def bench(
         measured_until=measured_until,
         lock_wait_s=round(lock_wait_s, 3),
         conditions={"before": before, "after": after},
-        invalid=invalid_reason(before, after, max_temp_c),
+        invalid=invalid_reason(before, after, max_temp_c) or rss_reason(peak_rss_mb(), max_rss_mb),
     )
+
+
+def check_fits(name: str, size_bytes: int, rss_mb: float | None, max_rss_mb: float | None) -> None:
+    """Refuse, before loading, a model whose files (its weights, which must be resident) would not fit in
+    ``max_rss_mb`` beside the ``rss_mb`` this process already holds."""
+    if max_rss_mb is None:
+        return
+    needed = (rss_mb or 0.0) + size_bytes / 2**20
+    if needed > max_rss_mb:
+        raise UsageError(
+            f"{name} needs at least {needed:.0f} MB resident ({size_bytes / 2**20:.1f} MB of model files beside "
+            f"{rss_mb or 0:.0f} MB already in use) and --max-rss is {max_rss_mb:g} MB: refused before loading"
+        )
+
+
+def rss_reason(peak_mb: float | None, max_rss_mb: float | None) -> str | None:
+    """Why a result is invalid under ``max_rss_mb``: its peak resident memory went above it."""
+    if max_rss_mb is None or peak_mb is None or peak_mb <= max_rss_mb:
+        return None
+    return f"peak resident memory {peak_mb:.0f} MB, above --max-rss {max_rss_mb:g} MB"

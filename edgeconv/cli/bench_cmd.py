@@ -96,6 +96,13 @@ def compute_line(result: BenchResult) -> str:
     default=None,
     help="Wait until the CPU is at most this hot (C) before measuring; a result that ends hotter is flagged invalid.",
 )
+@click.option(
+    "--max-rss",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Memory limit in MB: a model whose files alone would not fit is refused before it loads, and a "
+    "result whose peak resident memory exceeds it is flagged invalid.",
+)
 @backend_options
 @target_options
 @json_flag
@@ -114,6 +121,7 @@ def bench_command(
     db: str | None,
     cooldown: float,
     max_temp: float | None,
+    max_rss: float | None,
     targets: tuple[str, ...],
     accept_new_host_key: bool,
     **options: Any,
@@ -142,6 +150,7 @@ def bench_command(
             db,
             cooldown=cooldown,
             max_temp=max_temp,
+            max_rss=max_rss,
             **options,
         )
         return
@@ -170,6 +179,7 @@ def bench_command(
             progress=hook,
             cooldown_s=cooldown,
             max_temp_c=max_temp,
+            max_rss_mb=max_rss,
             **options,
         )
     _store(result, no_store, db)

@@ -21,13 +21,34 @@ err = Console(stderr=True, highlight=False)
 
 
 class EdgeconvGroup(click.Group):
-    """A click group that reports :class:`EdgeconvError` as one line (``Error: ...``) and exit status 1."""
+    """A click group that reports :class:`EdgeconvError` as one line (``Error: ...``) and exit status 1, and a
+    usage error (an unknown option, a value of the wrong type) as one line and exit status 2, naming the
+    command's ``--help`` instead of printing the usage block."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except EdgeconvError as exc:
             raise click.ClickException(str(exc)) from None
+        except click.UsageError as exc:
+            raise one_line(exc) from None
+
+
+def one_line(error: click.UsageError) -> click.ClickException:
+    """A usage error as one line (exit status 2) that says where the help is."""
+    where = f" (see `{error.ctx.command_path} --help`)" if error.ctx is not None else ""
+    flat = " ".join(error.format_message().split())
+    one = click.ClickException(flat + where)
+    one.exit_code = error.exit_code
+    return one
 
 
 def db_option(function: F) -> F:

@@ -53,8 +53,8 @@ def _model_from_args(
     return net, weights, {}
 
 
-def _plan(formats: str, precisions: str) -> list[tuple[str, str]]:
-    """(format, precision) pairs to export; pairs a format cannot produce are skipped with a note."""
+def _plan(formats: str, precisions: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(format, precision) pairs to export, and a note for each pair a format cannot produce (skipped)."""
     from edgeconv.runtime.formats import PRECISIONS, get_format
 
     names = list_formats() if formats == "all" else [f.strip() for f in formats.split(",") if f.strip()]
@@ -64,13 +64,12 @@ def _plan(formats: str, precisions: str) -> list[tuple[str, str]]:
             raise UsageError(f"unknown precision {precision!r} (precisions: {', '.join(PRECISIONS)})")
     specs = [get_format(name) for name in names]
     plan = [(s.name, p) for s in specs for p in wanted if p in s.precisions]
-    for spec in specs:
-        for precision in wanted:
-            if precision not in spec.precisions:
-                err.print(f"note: {spec.name} export does not produce {precision}; skipped")
     if not plan:
         raise UsageError(f"none of the formats {', '.join(names)} produces {', '.join(wanted)}")
-    return plan
+    notes = [
+        f"note: {s.name} export does not produce {p}; skipped" for s in specs for p in wanted if p not in s.precisions
+    ]
+    return plan, notes
 
 
 def _row(artifact: Any) -> list[str]:
@@ -202,12 +201,14 @@ def export_command(
     from edgeconv.models.factory import model_config
     from edgeconv.runtime.preprocess import Preprocessing
 
-    plan = _plan(formats, "int8" if int8 else precisions)
+    plan, notes = _plan(formats, "int8" if int8 else precisions)
     device = _target_device(target, accept_new_host_key) if any(p == "int8" for _, p in plan) else None
     if device is not None and int8_scheme != "auto":
         for fmt in {f for f, p in plan if p == "int8"}:
             get_format(fmt).int8_scheme(int8_scheme, device["int8_path"])
     net, weights, meta = _model_from_args(checkpoint, model, width, resolution, num_classes)
+    for note in notes:  # only once every option is known good: an error is one line
+        err.print(note)
     trained = weights["source"] == "checkpoint"
     calibration = pool = data = None
     if any(p == "int8" for _, p in plan):

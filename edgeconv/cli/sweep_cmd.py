@@ -88,6 +88,20 @@ def print_fleet(fleet: dict[str, Any]) -> None:
     out.print(table)
 
 
+def _out_lock(out_dir: Path) -> Any:
+    """One sweep at a time in an output directory: a second one refuses at once, in one line."""
+    from edgeconv.runtime.lock import file_lock
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EdgeconvError(f"cannot create --out {out_dir}: {exc.strerror}") from None
+    lock = out_dir / ".sweep.lock"
+    return file_lock(
+        lock, 0, f"another sweep is writing to {out_dir} (lock {lock}): wait for it, or give another --out"
+    )
+
+
 def sweep_config(
     model: str,
     budget_ms: float,
@@ -256,8 +270,6 @@ def sweep_command(
     config = sweep_config(**options)
     lanes, notes = plan_lanes(config.model.split(","), config.format.split(","), config.precision.split(","))
     check_lanes(config, lanes, baseline)
-    for note in notes:
-        err.print(f"note: {note}")
     if len(lanes) == 1:
         config = lane_config(config, lanes[0])
     specs = expand(targets)
@@ -270,7 +282,9 @@ def sweep_command(
             raise EdgeconvError(f"{sum('error' in d for d in fleet['devices'])} of {len(specs)} device sweeps failed")
         return
     chosen_target = get_target(specs[0], accept_new_host_key)
-    with open_store(db) as store, err.status("sweeping...") as status:
+    for note in notes:  # only once every option is known good: an error is one line
+        err.print(f"note: {note}")
+    with _out_lock(Path(out_dir)), open_store(db) as store, err.status("sweeping...") as status:
 
         def log(message: str) -> None:
             err.print(message)

@@ -23,6 +23,7 @@ Builder = Callable[[float, int], "nn.Module"]
 Rename = Callable[[str], str]
 
 MIN_RESOLUTION = 32
+MAX_RESOLUTION = 2048  # beyond any edge classifier (MobileNetV2 at 2048 px is 25 GMACs); 10^5 px asked for 120 GB
 MAX_WIDTH = 2.0
 GROUPS = ("edge", "baseline")
 
@@ -136,10 +137,12 @@ def check_width(width: float) -> float:
 
 def check_resolution(resolution: int, minimum: int = MIN_RESOLUTION, model: str | None = None) -> int:
     """Validate an input resolution: an integer >= 32 (five stride-2 stages need at least 32 pixels), or
-    the ``minimum`` of ``model``."""
+    the ``minimum`` of ``model``, and at most ``MAX_RESOLUTION``."""
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < minimum:
         which = f" for {model}" if model and minimum > MIN_RESOLUTION else ""
         raise UsageError(f"resolution must be an integer >= {minimum}{which}, got {resolution!r}")
+    if resolution > MAX_RESOLUTION:
+        raise UsageError(f"resolution must be at most {MAX_RESOLUTION} px, got {resolution}")
     return resolution
 
 

@@ -24,6 +24,7 @@ from torch import nn
 from edgeconv.atomic import write_json
 from edgeconv.checkpoint import load_checkpoint, weights_record
 from edgeconv.data import DataSplits, ImageSet, load_data
+from edgeconv.errors import ArtifactError
 from edgeconv.evaluate import DataCache, evaluate
 from edgeconv.exporters import Artifact, export, get_format
 from edgeconv.exporters.artifact import SCHEMA_VERSION as ARTIFACT_SCHEMA
@@ -179,8 +180,11 @@ class Sweep:
         int8 goes through the accuracy gate when held-out images ``val`` are given (trained weights)."""
         path = out / artifact_name(model_config(net), self.config.precision, self.spec.suffix)
         complete = all(f.is_file() for f in artifact_files(path)) and sidecar_path(path).is_file()
-        if complete and self._reusable(Artifact.load(path)):
-            return path
+        try:
+            if complete and self._reusable(Artifact.load(path)):
+                return path
+        except ArtifactError:  # a sidecar that does not describe the file: made again
+            pass
         artifact = export(
             net,
             self.config.format,

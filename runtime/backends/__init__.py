@@ -10,7 +10,7 @@ from typing import Any
 
 from edgeconv.errors import ArtifactError, EdgeconvError, UsageError
 from edgeconv.quiet import quiet
-from edgeconv.runtime.backends.base import Opened, Session, TensorSpec
+from edgeconv.runtime.backends.base import Opened, Session, TensorSpec, runtime_reason
 from edgeconv.runtime.formats import FormatSpec, format_for
 
 
@@ -39,13 +39,6 @@ def _check_options(spec: FormatSpec, threads: int | None, options: dict[str, Any
             raise UsageError(f"{name.replace('_', ' ')} must be one of {', '.join(choices)}, got {value!r}")
 
 
-def _reason(exc: BaseException) -> str:
-    """The most specific line of a runtime's exception (OpenVINO nests its messages; the last line is the
-    innermost)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
-
-
 def load(path: str | Path, threads: int | None = None, **options: Any) -> Session:
     """Load a model file with the backend its suffix names.
 
@@ -65,7 +58,7 @@ def load(path: str | Path, threads: int | None = None, **options: Any) -> Sessio
         except EdgeconvError:
             raise
         except Exception as exc:  # runtimes raise their own (pybind) exception types for every kind of bad file
-            raise ArtifactError(f"{path.name} is not a loadable {spec.label} model: {_reason(exc)}") from None
+            raise ArtifactError(f"{path.name} is not a loadable {spec.label} model: {runtime_reason(exc)}") from None
     if len(opened.inputs) != 1 or not opened.outputs:
         raise ArtifactError(
             f"{path.name}: expected one input and at least one output, "

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeconv.errors import UsageError
+from edgeconv.errors import ArtifactError, UsageError
 
 
 @dataclass(frozen=True)
@@ -99,13 +99,20 @@ class Session(ABC):
                 f"input dtype {array.dtype} does not match the model input {self.input.name!r} "
                 f"dtype {self.input.dtype} of {self.path.name}"
             )
-        return self._run(np.ascontiguousarray(array))
+        return self.run_accepted(np.ascontiguousarray(array))
 
     def run_accepted(self, array: np.ndarray) -> np.ndarray:
         """Run an array that :meth:`run` has already accepted (same shape, dtype, contiguous), without the
         checks: timed loops call this, so that latency is the runtime's and not the argument checking's
-        (about 20 us per call, 2% of a millisecond model)."""
-        return self._run(array)
+        (about 20 us per call, 2% of a millisecond model). A runtime's failure (a corrupt file that loaded
+        but cannot run) is one :class:`ArtifactError` naming the file."""
+        try:
+            return self._run(array)
+        except Exception as exc:  # the runtimes' own (pybind) exception types
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise ArtifactError(
+                f"{self.path.name} failed to run: {lines[-1] if lines else type(exc).__name__}"
+            ) from None
 
     def run_float(self, x: np.ndarray) -> np.ndarray:
         """Run on real-valued (normalised) input, quantizing it and dequantizing the output as the model needs."""
@@ -133,3 +140,10 @@ class Session(ABC):
             "output": self.output.to_dict(),
             "settings": dict(self.settings),
         }
+
+
+def runtime_reason(exc: BaseException) -> str:
+    """The most specific line of a runtime's exception (OpenVINO nests its messages; the last line is the
+    innermost)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
