@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
@@ -312,6 +313,31 @@ class ResultsStore:
         return BenchResult.from_dict(json.loads(row[0]))
 
 
+def _prepare(connection: sqlite3.Connection, db_path: Path) -> None:
+    """Check the schema version; on a new or older file create what is missing, in WAL mode. Processes that
+    open a new file at the same moment race for the journal-mode switch, which SQLite refuses at once
+    ("database is locked") rather than waiting: retried until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise EdgeconvError(f"{db_path} was written by a newer edgeconv (schema {version}); upgrade edgeconv")
+            if version < SCHEMA_VERSION:  # new or older: create what is missing, once (no write on every open)
+                # write-ahead log: readers never block the writer, and writers queue on the busy timeout
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(_SCHEMA)
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise EdgeconvError(f"cannot open results database {db_path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise EdgeconvError(f"{db_path} is not an edgeconv results database: {exc}") from None
+
+
 @contextmanager
 def open_store(path: str | Path | None = None, create: bool = True) -> Iterator[ResultsStore]:
     """Open the results database at ``path`` (default: :func:`default_db_path`), creating it if needed
@@ -325,19 +351,7 @@ def open_store(path: str | Path | None = None, create: bool = True) -> Iterator[
     except (OSError, sqlite3.Error) as exc:
         raise EdgeconvError(f"cannot open results database {db_path}: {exc}") from None
     with closing(connection):
-        try:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise EdgeconvError(f"{db_path} was written by a newer edgeconv (schema {version}); upgrade edgeconv")
-            if version < SCHEMA_VERSION:  # new or older: create what is missing, once (no write on every open)
-                # write-ahead log: readers never block the writer, and writers queue on the busy timeout
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(_SCHEMA)
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.OperationalError as exc:
-            raise EdgeconvError(f"cannot open results database {db_path}: {exc}") from None
-        except sqlite3.DatabaseError as exc:
-            raise EdgeconvError(f"{db_path} is not an edgeconv results database: {exc}") from None
+        _prepare(connection, db_path)
         try:
             yield ResultsStore(connection, db_path)
         except sqlite3.Error as exc:  # a full disk, a file gone read-only: one line, the rows before it kept

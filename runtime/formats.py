@@ -61,6 +61,9 @@ class FormatSpec:
     parity_tolerance: Mapping[str, float]  # max abs logit difference accepted right after export
     float_ends_ops: tuple[str, str]  # this format's op types for the first conv and the classifier
     backend_options: tuple[BackendOption, ...] = field(default_factory=tuple)
+    # the bytes a file of this format starts with, at magic_offset (None: after a BOM and blank space, as in XML)
+    magic: bytes = b""
+    magic_offset: int | None = 0
     # int8 scheme name -> what it is; the first is used for a CPU that ``scheme_by_int8_path`` does not name
     int8_schemes: Mapping[str, str] = field(default_factory=dict)
     scheme_by_int8_path: Mapping[str, str] = field(default_factory=dict)  # runtime.device.int8_path -> scheme
@@ -75,6 +78,14 @@ class FormatSpec:
                 f"{self.name} int8 has no scheme {requested!r} (its schemes: auto, {', '.join(self.int8_schemes)})"
             )
         return requested
+
+    def holds(self, head: bytes) -> bool:
+        """Whether ``head`` (a file's first bytes) starts the way this format's files do."""
+        if not self.magic:
+            return False
+        if self.magic_offset is None:
+            return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(self.magic)
+        return head[self.magic_offset : self.magic_offset + len(self.magic)] == self.magic
 
     def files(self, path: Path) -> list[Path]:
         """The artifact's main file and its companions, in a fixed order."""
@@ -179,6 +190,7 @@ register_format(
         tool_packages=("torch", "onnx", "onnxscript", "onnxruntime"),
         parity_tolerance=FLOAT_TOLERANCES,
         float_ends_ops=("Conv", "Gemm"),
+        magic=b"\x08",  # ModelProto's first field, ir_version, as a varint
         int8_schemes={
             "s8s8": "int8 activations and weights (onnxruntime's documented default; its fast kernels on ARM)",
             "u8s8": "uint8 activations, int8 weights (onnxruntime's fast kernels on x86-64; exact with VNNI/AMX)",
@@ -211,6 +223,8 @@ register_format(
         tool_packages=("torch", "litert-torch", "ai-edge-quantizer", "ai-edge-litert"),
         parity_tolerance=FLOAT_TOLERANCES,
         float_ends_ops=("CONV_2D", "FULLY_CONNECTED"),
+        magic=b"TFL3",  # the flatbuffer's file identifier, after the root table offset
+        magic_offset=4,
         int8_schemes={"s8s8": "int8 activations and weights, the TFLite int8 spec (XNNPACK's kernels on every CPU)"},
     )
 )
@@ -230,6 +244,8 @@ register_format(
         tool_packages=("torch", "openvino", "nncf"),
         parity_tolerance=FLOAT_TOLERANCES,
         float_ends_ops=("Convolution", "MatMul"),
+        magic=b"<",
+        magic_offset=None,
         int8_schemes={
             "nncf": "NNCF's int8 with full-range weights (CPUs with VNNI/AMX, and ARM)",
             "nncf-7bit": "NNCF's int8 with 7-bit weights in every layer (overflow fix: x86-64 without VNNI)",

@@ -10,7 +10,8 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from edgeconv.cli.common import backend_options, db_option, err, json_flag, out, target_options
+from edgeconv.cli.common import FiniteFloatRange, backend_options, db_option, err, json_flag, out, target_options
+from edgeconv.errors import ArtifactError
 from edgeconv.runtime.result import BenchResult
 
 
@@ -74,31 +75,31 @@ def compute_line(result: BenchResult) -> str:
 )
 @click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="Minimum warm-up runs.")
 @click.option(
-    "--warmup-seconds", type=click.FloatRange(min=0), default=0.5, show_default=True, help="Minimum warm-up time."
+    "--warmup-seconds", type=FiniteFloatRange(min=0), default=0.5, show_default=True, help="Minimum warm-up time."
 )
 @click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Minimum measured runs.")
 @click.option(
-    "--min-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Minimum measured time."
+    "--min-seconds", type=FiniteFloatRange(min=0), default=1.0, show_default=True, help="Minimum measured time."
 )
 @click.option(
     "--max-seconds",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     default=120.0,
     show_default=True,
     help="Stop each phase after this long even if the minimum run count is not reached.",
 )
 @click.option(
-    "--cooldown", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Idle this many seconds first."
+    "--cooldown", type=FiniteFloatRange(min=0), default=0.0, show_default=True, help="Idle this many seconds first."
 )
 @click.option(
     "--max-temp",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     default=None,
     help="Wait until the CPU is at most this hot (C) before measuring; a result that ends hotter is flagged invalid.",
 )
 @click.option(
     "--max-rss",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     default=None,
     help="Memory limit in MB: a model whose files alone would not fit is refused before it loads, and a "
     "result whose peak resident memory exceeds it is flagged invalid.",
@@ -135,8 +136,13 @@ def bench_command(
     from edgeconv.runtime import BenchSettings, bench
 
     settings = BenchSettings(warmup, warmup_seconds, runs, min_seconds, max_seconds)
+    from edgeconv.runtime.formats import format_for
     from edgeconv.targets.fleet import expand
 
+    path = Path(model_file)
+    format_for(path)  # an unknown suffix or a missing file is one line, before any progress display
+    if not path.is_file():
+        raise ArtifactError(f"no such model file: {path}")
     specs = expand(targets)
     if specs != ["local"]:
         _bench_on(

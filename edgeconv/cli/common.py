@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,6 +19,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Piped output gets 120 columns rather than rich's 80, so that tables of file names do not fold.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange that also refuses NaN and infinities (NaN compares false with every bound, so
+    FloatRange lets it through: ``--budget-ms nan`` ran a whole search before failing)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+FINITE_FLOAT = FiniteFloatRange()  # any finite number (a plain float type takes nan and inf)
 
 
 class EdgeconvGroup(click.Group):
@@ -42,13 +57,16 @@ class EdgeconvGroup(click.Group):
             raise one_line(exc) from None
 
 
+class OneLineUsageError(click.ClickException):
+    """A usage error printed as one line; exit status 2, as click's own usage errors."""
+
+    exit_code = 2
+
+
 def one_line(error: click.UsageError) -> click.ClickException:
     """A usage error as one line (exit status 2) that says where the help is."""
     where = f" (see `{error.ctx.command_path} --help`)" if error.ctx is not None else ""
-    flat = " ".join(error.format_message().split())
-    one = click.ClickException(flat + where)
-    one.exit_code = error.exit_code
-    return one
+    return OneLineUsageError(" ".join(error.format_message().split()) + where)
 
 
 def db_option(function: F) -> F:

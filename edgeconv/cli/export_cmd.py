@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import (
+    FiniteFloatRange,
     accept_new_host_key_option,
     db_option,
     err,
@@ -144,7 +145,7 @@ def _row(artifact: Any) -> list[str]:
 @accept_new_host_key_option
 @click.option(
     "--max-drop",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=1.0,
     show_default=True,
     help="int8: fail when held-out top-1 drops more than this many points below float (after retrying "

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from edgeconv.cli.common import db_option, err, int8_scheme_option, json_flag, out, print_json, target_options
+from edgeconv.cli.common import (
+    FiniteFloatRange,
+    db_option,
+    err,
+    int8_scheme_option,
+    json_flag,
+    out,
+    print_json,
+    target_options,
+)
 from edgeconv.errors import EdgeconvError, require
 from edgeconv.runtime.formats import PRECISIONS, list_formats
 
@@ -171,7 +180,7 @@ def sweep_config(
     default=None,
     help="With several models: the one marked as baseline in tables and plots [default: the first classic baseline].",
 )
-@click.option("--budget-ms", type=click.FloatRange(min=0, min_open=True), required=True, help="Latency budget.")
+@click.option("--budget-ms", type=FiniteFloatRange(min=0, min_open=True), required=True, help="Latency budget.")
 @click.option(
     "--stat",
     type=click.Choice(["p50", "p90", "p99", "mean"]),
@@ -211,17 +220,17 @@ def sweep_config(
 @click.option("--distil", is_flag=True, help="Train the widest finalist first and distil the others from it.")
 @click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")
 @click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Minimum measured runs.")
-@click.option("--min-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option("--min-seconds", type=FiniteFloatRange(min=0), default=1.0, show_default=True)
 @click.option(
     "--cooldown",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=0.0,
     show_default=True,
     help="Idle this long before each measurement.",
 )
 @click.option(
     "--max-temp",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     default=None,
     help="Wait until the device is at most this hot (C) before each measurement; hotter results are not used.",
 )

@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from edgeconv.cli.common import err, json_flag, out, print_json
+from edgeconv.cli.common import FINITE_FLOAT, FiniteFloatRange, err, json_flag, out, print_json
 from edgeconv.errors import UsageError, require
 
 
@@ -45,10 +45,10 @@ def _teacher(path: str | None, class_names: list[str]) -> Any:
 @click.option("--epochs", "-e", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
 @click.option("--optimizer", type=click.Choice(["adamw", "sgd"]), default="adamw", show_default=True)
-@click.option("--lr", type=float, default=None, help="Peak learning rate. [default: 3e-3 AdamW, 0.1 SGD]")
-@click.option("--weight-decay", type=float, default=None, help="[default: 0.05 AdamW, 4e-5 SGD]")
-@click.option("--warmup-epochs", type=click.FloatRange(min=0), default=1.0, show_default=True)
-@click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--lr", type=FINITE_FLOAT, default=None, help="Peak learning rate. [default: 3e-3 AdamW, 0.1 SGD]")
+@click.option("--weight-decay", type=FINITE_FLOAT, default=None, help="[default: 0.05 AdamW, 4e-5 SGD]")
+@click.option("--warmup-epochs", type=FiniteFloatRange(min=0), default=1.0, show_default=True)
+@click.option("--label-smoothing", type=FiniteFloatRange(0, 1, max_open=True), default=0.1, show_default=True)
 @click.option("--augment/--no-augment", default=True, show_default=True, help="Random zoom and shift.")
 @click.option("--hflip", is_flag=True, help="Also flip horizontally (natural images; not for digits or text).")
 @click.option(
@@ -64,12 +64,12 @@ def _teacher(path: str | None, class_names: list[str]) -> Any:
     help="Distil from this trained edgeconv checkpoint (e.g. a wider model).",
 )
 @click.option(
-    "--kd-alpha", type=click.FloatRange(0, 1), default=0.7, show_default=True, help="Weight of the distillation loss."
+    "--kd-alpha", type=FiniteFloatRange(0, 1), default=0.7, show_default=True, help="Weight of the distillation loss."
 )
-@click.option("--kd-temperature", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True)
+@click.option("--kd-temperature", type=FiniteFloatRange(min=0, min_open=True), default=4.0, show_default=True)
 @click.option(
     "--val-fraction",
-    type=float,
+    type=FINITE_FLOAT,
     default=0.2,
     show_default=True,
     help="Held-out fraction when the data has no val/ split.",

@@ -12,6 +12,7 @@ from edgeconv.errors import ArtifactError, EdgeconvError, UsageError
 from edgeconv.quiet import quiet
 from edgeconv.runtime.backends.base import Opened, Session, TensorSpec, runtime_reason
 from edgeconv.runtime.formats import FormatSpec, format_for
+from edgeconv.runtime.validate import check_content
 
 
 def _check_files(path: Path, spec: FormatSpec) -> None:
@@ -25,6 +26,7 @@ def _check_files(path: Path, spec: FormatSpec) -> None:
             raise ArtifactError(f"{path.name} needs its {what} {companion.name} next to it")
         if companion.stat().st_size == 0:
             raise ArtifactError(f"{companion.name}, the {what} of {path.name}, is empty")
+    check_content(path, spec)
 
 
 def _check_options(spec: FormatSpec, threads: int | None, options: dict[str, Any]) -> None:

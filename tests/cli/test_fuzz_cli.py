@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -85,14 +86,20 @@ def assert_clean_error(tmp: Path, code: int, stderr: str, names: str | tuple[str
 
 
 @pytest.fixture
-def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
+
+
+def fresh(base: Path) -> Path:
+    """A new directory per example (hypothesis runs every example with the same fixture values)."""
+    return Path(tempfile.mkdtemp(dir=base))
 
 
 @seed(13)
 @FUZZ
 @given(width=bad_width)
-def test_bad_widths(tmp: Path, width: str) -> None:
+def test_bad_widths(base: Path, width: str) -> None:
+    tmp = fresh(base)
     for command in (["models", "--width", width], ["export", "--model", "mobilenetv2", "--width", width]):
         code, stderr = run(tmp, *command, "--out", str(tmp / "out")) if command[0] == "export" else run(tmp, *command)
         assert_clean_error(tmp, code, stderr, ("width", "--width"))
@@ -101,7 +108,8 @@ def test_bad_widths(tmp: Path, width: str) -> None:
 @seed(13)
 @FUZZ
 @given(resolution=bad_resolution)
-def test_bad_resolutions(tmp: Path, resolution: str) -> None:
+def test_bad_resolutions(base: Path, resolution: str) -> None:
+    tmp = fresh(base)
     code, stderr = run(tmp, "export", "--model", "mobilenetv2", "--resolution", resolution, "--out", str(tmp / "out"))
     assert_clean_error(tmp, code, stderr, ("resolution", "--resolution"))
     code, stderr = run(tmp, "sweep", "--model", "mobilenetv2", "--budget-ms", "5", "--resolutions", resolution,
@@ -112,7 +120,8 @@ def test_bad_resolutions(tmp: Path, resolution: str) -> None:
 @seed(13)
 @FUZZ
 @given(threads=bad_threads)
-def test_bad_thread_counts(tmp: Path, threads: str, tiny_onnx: Path) -> None:
+def test_bad_thread_counts(base: Path, threads: str, tiny_onnx: Path) -> None:
+    tmp = fresh(base)
     code, stderr = run(tmp, "bench", str(tiny_onnx), "--threads", threads)
     assert_clean_error(tmp, code, stderr, "--threads")
     code, stderr = run(tmp, "info", "--peak", "--threads", threads)
@@ -122,7 +131,8 @@ def test_bad_thread_counts(tmp: Path, threads: str, tiny_onnx: Path) -> None:
 @seed(13)
 @FUZZ
 @given(budget=bad_budget)
-def test_bad_budgets(tmp: Path, budget: str) -> None:
+def test_bad_budgets(base: Path, budget: str) -> None:
+    tmp = fresh(base)
     code, stderr = run(tmp, "sweep", "--model", "mobilenetv2", "--budget-ms", budget, "--out", str(tmp / "out"))
     assert_clean_error(tmp, code, stderr, ("--budget-ms", "budget"))
 
@@ -133,7 +143,8 @@ comma_lists = st.lists(st.one_of(junk_text, st.just("")), min_size=1, max_size=4
 @seed(13)
 @FUZZ
 @given(models=comma_lists, formats=comma_lists, precisions=comma_lists, widths=comma_lists)
-def test_bad_comma_lists(tmp: Path, models: str, formats: str, precisions: str, widths: str) -> None:
+def test_bad_comma_lists(base: Path, models: str, formats: str, precisions: str, widths: str) -> None:
+    tmp = fresh(base)
     code, stderr = run(
         tmp, "sweep", "--model", models or ",", "--format", formats or ",", "--precision", precisions or ",",
         "--widths", widths or ",", "--budget-ms", "5", "--out", str(tmp / "out"),
@@ -144,11 +155,12 @@ def test_bad_comma_lists(tmp: Path, models: str, formats: str, precisions: str, 
 @seed(13)
 @FUZZ
 @given(name=st.text(alphabet=PRINTABLE.filter(lambda c: c != "/"), min_size=1, max_size=20))
-def test_missing_files_with_any_name(tmp: Path, name: str) -> None:
+def test_missing_files_with_any_name(base: Path, name: str) -> None:
+    tmp = fresh(base)
     for suffix in (".onnx", ".tflite", ".xml", ".bin", ""):
         path = tmp / f"no such {name}{suffix}"
         code, stderr = run(tmp, "bench", str(path), "--no-store")
-        assert_clean_error(tmp, code, stderr, path.name)
+        assert_clean_error(tmp, code, stderr, path.name.strip())  # the line is read stripped
 
 
 @seed(13)
@@ -158,9 +170,10 @@ def test_missing_files_with_any_name(tmp: Path, name: str) -> None:
         st.sampled_from(["--json", "--int8", "--float-io", "--precision=fp16", "--format=onnx"]), min_size=2, max_size=5
     )
 )
-def test_repeated_and_contradicting_options(tmp: Path, repeats: list[str]) -> None:
+def test_repeated_and_contradicting_options(base: Path, repeats: list[str]) -> None:
     """Options given twice or against each other are either accepted (the last wins, as click does) or refused
     in one line; never a traceback. Only the refusals are run here (no export is made)."""
+    tmp = fresh(base)
     args = ["export", "--model", "mobilenetv2", "--width", "0", *repeats, "--out", str(tmp / "out")]
     code, stderr = run(tmp, *args)
     assert_clean_error(tmp, code, stderr, ("width", "precision", "fp16"))

@@ -14,6 +14,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from edgeconv.runtime.artifact_info import sidecar_path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from conftest import TINY, copy_tiny
+from conftest import FIXTURES, TINY, copy_tiny
 
 EXAMPLES = int(os.environ.get("EDGECONV_FUZZ_EXAMPLES", "12"))
 FUZZ = settings(
@@ -69,34 +70,41 @@ def _files(kind: str, root: Path) -> tuple[Path, Path | None]:
 
 
 @pytest.fixture
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("artifact")
+
+
+def fresh(base: Path) -> Path:
+    """A new directory per example (hypothesis runs every example with the same fixture values)."""
+    return Path(tempfile.mkdtemp(dir=base))
 
 
 @seed(14)
 @FUZZ
 @given(kind=st.sampled_from(KINDS), cut=st.floats(0, 1, exclude_max=True), companion=st.booleans())
-def test_truncated_files(fresh: Path, kind: str, cut: float, companion: bool) -> None:
-    main, weights = _files(kind, fresh)
+def test_truncated_files(base: Path, kind: str, cut: float, companion: bool) -> None:
+    root = fresh(base)
+    main, weights = _files(kind, root)
     target = weights if companion and weights is not None else main
     data = target.read_bytes()
     target.write_bytes(data[: int(cut * len(data))])
     sidecar_path(main).unlink()  # the bytes are judged, not the sidecar's hash (tested below)
-    check(bench(main, fresh / "db.sqlite"), (main.name, target.name), fresh / "db.sqlite", may_run=False)
+    check(bench(main, root / "db.sqlite"), (main.name, target.name), root / "db.sqlite", may_run=False)
 
 
 @seed(14)
 @FUZZ
 @given(kind=st.sampled_from(KINDS), where=st.floats(0, 1, exclude_max=True), bit=st.integers(0, 7))
-def test_bit_flips(fresh: Path, kind: str, where: float, bit: int) -> None:
-    main, weights = _files(kind, fresh)
+def test_bit_flips(base: Path, kind: str, where: float, bit: int) -> None:
+    root = fresh(base)
+    main, weights = _files(kind, root)
     target = weights if weights is not None and bit % 2 else main
     data = bytearray(target.read_bytes())
     data[int(where * len(data))] ^= 1 << bit
     target.write_bytes(bytes(data))
     sidecar_path(main).unlink()
     # a flipped weight bit leaves a valid model: measuring it is right; a flipped structure bit must be refused
-    check(bench(main, fresh / "db.sqlite"), (main.name, target.name), fresh / "db.sqlite", may_run=True)
+    check(bench(main, root / "db.sqlite"), (main.name, target.name), root / "db.sqlite", may_run=True)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -120,13 +128,14 @@ def test_openvino_weights_missing_or_the_wrong_size(tmp_path: Path) -> None:
     assert weights is not None
     weights.unlink()
     check(bench(main, tmp_path / "db.sqlite"), (weights.name,), tmp_path / "db.sqlite", may_run=False)
-    for size in (0, 100, weights.stat().st_size + 4096 if weights.exists() else 10**6):
+    original = (FIXTURES / TINY["openvino"][1]).stat().st_size
+    for size in (0, 100, original - 1, original + 4096):
         main, weights = _files("openvino", tmp_path / f"size{size}")
         assert weights is not None
         data = weights.read_bytes()
-        weights.write_bytes((data + bytes(size))[:size] if size < len(data) else data + bytes(size - len(data)))
+        weights.write_bytes(data[:size] + bytes(max(0, size - len(data))))
         sidecar_path(main).unlink()
-        check(bench(main, tmp_path / "db.sqlite"), (main.name, weights.name), tmp_path / "db.sqlite", may_run=False)
+        check(bench(main, tmp_path / "db.sqlite"), (weights.name,), tmp_path / "db.sqlite", may_run=False)
 
 
 @pytest.mark.parametrize("kind", KINDS)
