@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from edgeconv.runtime.artifact_info import sidecar_path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from conftest import FIXTURES, TINY, copy_tiny
+from tiny_artifacts import FIXTURES, TINY, copy_tiny
 
 EXAMPLES = int(os.environ.get("EDGECONV_FUZZ_EXAMPLES", "12"))
 FUZZ = settings(

@@ -94,4 +94,7 @@ def test_bad_tflite_and_openvino_files(tmp_path: Path, tiny_openvino: Path) -> N
         load(broken)
     broken.with_suffix(".bin").write_bytes(b"\x00" * 64)
     with pytest.raises(ArtifactError, match="broken.xml is not a loadable OpenVINO model"):
+        load(broken)  # cut short: OpenVINO's parser refuses it
+    broken.write_text("<net><layers></layers></net>")
+    with pytest.raises(ArtifactError, match="broken.bin has 64 bytes but broken.xml reads exactly 0"):
         load(broken)
