@@ -8,24 +8,17 @@ properties by the thousand.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, seed, settings
+from fuzzing import fresh, fuzz_settings
+from hypothesis import given, seed
 from hypothesis import strategies as st
 
 from edgeconv.cli import main
 
-EXAMPLES = int(os.environ.get("EDGECONV_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,  # the same cases on every run and every machine
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = fuzz_settings(40)
 
 # what a user mistypes: numbers out of range, not numbers, empty, unicode, spaces, separators
 # no control characters nor line or paragraph separators: a file name holding one would print as two lines
@@ -88,11 +81,6 @@ def assert_clean_error(tmp: Path, code: int, stderr: str, names: str | tuple[str
 @pytest.fixture
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
-
-
-def fresh(base: Path) -> Path:
-    """A new directory per example (hypothesis runs every example with the same fixture values)."""
-    return Path(tempfile.mkdtemp(dir=base))
 
 
 @seed(13)

@@ -14,11 +14,11 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from fuzzing import fresh, fuzz_settings
+from hypothesis import given, seed
 from hypothesis import strategies as st
 
 from edgeconv.runtime.artifact_info import sidecar_path
@@ -26,13 +26,7 @@ from edgeconv.runtime.artifact_info import sidecar_path
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from tiny_artifacts import FIXTURES, TINY, copy_tiny
 
-EXAMPLES = int(os.environ.get("EDGECONV_FUZZ_EXAMPLES", "12"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = fuzz_settings(12)
 KINDS = list(TINY)
 BENCH = ["-t", "1", "--warmup", "1", "--warmup-seconds", "0", "--runs", "3", "--min-seconds", "0", "--json"]
 
@@ -72,11 +66,6 @@ def _files(kind: str, root: Path) -> tuple[Path, Path | None]:
 @pytest.fixture
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("artifact")
-
-
-def fresh(base: Path) -> Path:
-    """A new directory per example (hypothesis runs every example with the same fixture values)."""
-    return Path(tempfile.mkdtemp(dir=base))
 
 
 @seed(14)
