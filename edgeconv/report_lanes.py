@@ -49,6 +49,12 @@ def _is_lane(candidate: dict[str, Any], entry: dict[str, Any]) -> bool:
 BASELINE_STYLE = {"marker": "s", "color": "black"}
 
 
+def lane_style(index: int, entry: dict[str, Any]) -> dict[str, str]:
+    """One colour per lane, the same in every plot (a lane without candidates keeps its colour), and black
+    squares for the baseline."""
+    return BASELINE_STYLE if entry["baseline"] else {"marker": "o", "color": f"C{index % 10}"}
+
+
 def _lane_summaries(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["lane"]: json.loads((Path(e["out"]) / "sweep.json").read_text()) for e in summary["lanes"]}
 
@@ -62,11 +68,11 @@ def accuracy_plot(summary: dict[str, Any]) -> bytes:
         xs: list[float] = []
         ys: list[float] = []
         labels: list[str] = []
-        for entry in summary["lanes"]:
+        for index, entry in enumerate(summary["lanes"]):
             points = [c for c in selection["candidates"] if _is_lane(c, entry)]
             if not points:
                 continue
-            style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
+            style = lane_style(index, entry)
             x, y = [c["latency_ms"][stat] for c in points], [c["top1"] * 100 for c in points]
             ax.scatter(x, y, label=lane_label(entry, summary), zorder=3, **style)
             xs, ys, labels = xs + x, ys + y, labels + [f"w{c['width']:g}" for c in points]
@@ -83,9 +89,9 @@ def cost_plot(summary: dict[str, Any]) -> bytes:
     stat = summary["config"]["stat"]
 
     def draw(ax: Any) -> None:
-        for entry in summary["lanes"]:
+        for index, entry in enumerate(summary["lanes"]):
             probes = sorted(entry["probes"], key=lambda p: p["mmacs"])
-            style = BASELINE_STYLE if entry["baseline"] else {"marker": "o"}
+            style = lane_style(index, entry)
             label = lane_label(entry, summary)
             ax.plot([p["mmacs"] for p in probes], [p["latency_ms"] for p in probes], "-", label=label, **style)
         ax.axhline(summary["config"]["budget_ms"], color="crimson", lw=1.5, label="budget")
