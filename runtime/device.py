@@ -22,12 +22,51 @@ _INTERESTING_FLAGS = (
     "avx_vnni",
     "avx512_bf16",
     "amx_int8",
+    "amx_bf16",
     "asimd",
     "asimddp",
     "i8mm",
     "sve",
     "bf16",
 )
+
+
+# oneDNN's ISA names (ONEDNN_MAX_CPU_ISA caps what oneDNN-based runtimes such as OpenVINO use) and the x86
+# features each leaves usable
+_X86 = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16"}
+_AVX512 = {"avx2", "avx512f"}
+_BF16 = _AVX512 | {"avx512_vnni", "avx_vnni", "avx512_bf16"}
+_ONEDNN_ISAS = {
+    "SSE41": set(),
+    "AVX": set(),
+    "AVX2": {"avx2"},
+    "AVX2_VNNI": {"avx2", "avx_vnni"},
+    "AVX2_VNNI_2": {"avx2", "avx_vnni"},
+    "AVX512_CORE": _AVX512,
+    "AVX512_CORE_VNNI": _AVX512 | {"avx512_vnni", "avx_vnni"},
+    "AVX512_CORE_BF16": _BF16,
+    "AVX512_CORE_FP16": _BF16,
+    "AVX10_1_512": _BF16,
+    "AVX512_CORE_AMX": _X86,
+    "AVX10_1_512_AMX": _X86,
+    "AVX10_1_512_AMX_FP16": _X86,
+    "ALL": _X86,
+}
+
+
+def isa_cap() -> str | None:
+    """``ONEDNN_MAX_CPU_ISA`` when it names a oneDNN ISA (set to reproduce an older CPU's kernels), else None."""
+    value = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    return value if value in _ONEDNN_ISAS and value != "ALL" else None
+
+
+def usable_flags(flags: set[str]) -> set[str]:
+    """The CPU features runtimes may use: all of ``flags``, less the x86 ones above the ``ONEDNN_MAX_CPU_ISA``
+    cap (OpenVINO detects bf16 and VNNI units itself, then fails or saturates when oneDNN may not use them)."""
+    cap = isa_cap()
+    if cap is None:
+        return set(flags)
+    return {flag for flag in flags if flag not in _X86 or flag in _ONEDNN_ISAS[cap]}
 
 
 def _read(path: str) -> str | None:
@@ -154,7 +193,7 @@ def device_info() -> dict[str, Any]:
         "machine": platform.machine(),
         "board": _read("/proc/device-tree/model"),
         "cpu_model": _cpu_model(cpu),
-        "cpu_flags": sorted(flags.intersection(_INTERESTING_FLAGS)),
+        "cpu_flags": sorted(usable_flags(flags.intersection(_INTERESTING_FLAGS))),
         "cores_logical": os.cpu_count(),
         "cores_available": available_cores(),
         "os": _os_name(),
@@ -164,5 +203,7 @@ def device_info() -> dict[str, Any]:
     }
     identity = "|".join(str(info[k]) for k in ("hostname", "machine", "board", "cpu_model", "cores_logical"))
     info["device_id"] = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    if isa_cap():
+        info["onednn_max_cpu_isa"] = isa_cap()  # cpu_flags and int8_path are what that cap leaves
     info["int8_path"] = int8_path(info)
     return info

@@ -15,6 +15,7 @@ import numpy as np
 from edgeconv.errors import ArtifactError, require
 from edgeconv.runtime.artifact_info import read_sidecar
 from edgeconv.runtime.backends.base import Opened, Session, TensorSpec
+from edgeconv.runtime.device import isa_cap, usable_flags
 
 
 def _spec(port: Any, path: Path, fallback_name: str) -> TensorSpec:
@@ -44,8 +45,13 @@ class OpenVINOSession(Session):
         config: dict[str, Any] = {"NUM_STREAMS": "1"}  # no performance hint, as benchmark_app -hint none
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads
-        if hint != "default":
-            config["INFERENCE_PRECISION_HINT"] = hint
+        sent = hint
+        if hint in ("default", "bf16") and isa_cap() and not usable_flags({"avx512_bf16", "amx_bf16"}):
+            # the plugin sees bf16 units in CPUID, but oneDNN capped by ONEDNN_MAX_CPU_ISA has no bf16 kernels
+            # and compiling fails ("object is not initialized"): run f32, as on a CPU without bf16 units
+            sent = "f32"
+        if sent != "default":
+            config["INFERENCE_PRECISION_HINT"] = sent
         core = ov.Core()
         compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
         return Opened(
