@@ -22,6 +22,7 @@ from hypothesis import given, seed
 from hypothesis import strategies as st
 
 from edgeconv.runtime.artifact_info import sidecar_path
+from edgeconv.targets.base import edgeconv_process
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from tiny_artifacts import FIXTURES, TINY, copy_tiny
@@ -34,7 +35,7 @@ BENCH = ["-t", "1", "--warmup", "1", "--warmup-seconds", "0", "--runs", "3", "--
 def bench(path: Path, db: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "EDGECONV_DB": str(db)}
     return subprocess.run(
-        [sys.executable, "-m", "edgeconv", "bench", str(path), *BENCH],
+        [*edgeconv_process(), "bench", str(path), *BENCH],
         capture_output=True,
         text=True,
         env=env,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
+
+from edgeconv.targets.base import edgeconv_process
 
 BENCH = ["-t", "1", "--runs", "5", "--min-seconds", "0.05", "--json"]
 
@@ -24,7 +25,7 @@ def test_a_model_that_cannot_fit_is_refused_before_loading(cli, tiny, tmp_path: 
 
 def _bench(model: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """A fresh process, so that its peak resident memory is the measurement's own."""
-    command = [sys.executable, "-m", "edgeconv", "bench", str(model), *BENCH, "--no-store", *extra]
+    command = [*edgeconv_process(), "bench", str(model), *BENCH, "--no-store", *extra]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 

@@ -37,7 +37,7 @@ def test_concurrent_writers_lose_and_duplicate_nothing(cli, tiny, tmp_path: Path
     start = time.time() + 3.0  # every writer imports first, then all write at once
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(record), str(db), f"w{i}", str(ROWS_EACH), str(start)],
+            [sys.executable, "-P", "-c", WRITER, str(record), str(db), f"w{i}", str(ROWS_EACH), str(start)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

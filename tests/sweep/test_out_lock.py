@@ -6,9 +6,10 @@ import fcntl
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
+
+from edgeconv.targets.base import edgeconv_process
 
 SWEEP = [
     "sweep", "--model", "mobilenetv2", "--widths", "0.35", "--resolutions", "32", "--format", "onnx",
@@ -32,7 +33,7 @@ def _locked(path: Path) -> bool:
 
 def test_a_second_sweep_into_the_same_out_refuses(tmp_path: Path) -> None:
     out, db = tmp_path / "out", tmp_path / "r.sqlite"
-    command = [sys.executable, "-m", "edgeconv", *SWEEP, "--out", str(out), "--db", str(db)]
+    command = [*edgeconv_process(), *SWEEP, "--out", str(out), "--db", str(db)]
     first = subprocess.Popen([*command, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not _locked(out / ".sweep.lock"):
