@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from edgeconv.errors import disk_full
+from edgeconv.staging import temporary_prefix
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -25,11 +28,15 @@ def _umask() -> int:
 def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``destination``; on success rename it over ``destination``.
 
-    If the body raises, the temporary file is removed and ``destination`` is left untouched.
+    If the body raises, the temporary file is removed and ``destination`` is left untouched; a write that
+    failed for want of space becomes a :class:`~edgeconv.errors.DiskFullError` naming ``destination``.
     """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(destination), suffix=".tmp", dir=destination.parent)
+    except OSError as exc:
+        raise (disk_full(exc, destination) or exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the permissions open() would
@@ -38,6 +45,12 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, destination)
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        full = disk_full(exc, destination)
+        if full is not None:
+            raise full from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

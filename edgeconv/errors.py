@@ -5,9 +5,16 @@ This module is imported by the device side: it must stay free of heavy imports.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
+import os
+from pathlib import Path
 from types import ModuleType
+
+# errno values that mean "the file system has no room for this write"
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+ALMOST_FULL_BYTES = 1 << 20
 
 
 class EdgeconvError(Exception):
@@ -20,6 +27,43 @@ class UsageError(EdgeconvError, ValueError):
 
 class ArtifactError(EdgeconvError):
     """A model file that is missing, unreadable, corrupt, or of an unsupported kind."""
+
+
+class DiskFullError(EdgeconvError, OSError):
+    """A write failed for want of space; the message names the path that could not be written."""
+
+
+def disk_full(exc: BaseException, path: str | os.PathLike[str]) -> DiskFullError | None:
+    """The one-line error for ``exc`` if it was a failed write for want of space, else None.
+
+    Native writers (OpenVINO's serializer, TFLite's flatbuffer writer) do not always raise an OSError with
+    ENOSPC (OpenVINO says "basic_ios::clear: iostream error"), so any failure while ``path``'s file system has
+    less than 1 MiB free counts as a full disk too.
+    """
+    path = Path(path)
+    if isinstance(exc, DiskFullError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+        return DiskFullError(f"cannot write {path}: {os.strerror(exc.errno)}")
+    free = _free_bytes(path)
+    if free is not None and free < ALMOST_FULL_BYTES:
+        return DiskFullError(f"cannot write {path}: no space left on device ({free} bytes free; {_first_line(exc)})")
+    return None
+
+
+def _free_bytes(path: Path) -> int | None:
+    for folder in (path, *path.parents):
+        try:
+            stat = os.statvfs(folder)
+        except OSError:
+            continue
+        return stat.f_bavail * stat.f_frsize
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 class MissingExtraError(EdgeconvError, ImportError):

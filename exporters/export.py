@@ -1,17 +1,16 @@
 """``export()``: the one way to make an artifact. Convert with the format's converter, check parity against
 PyTorch, pass int8 through the accuracy gate when held-out images are given, write file + sidecar atomically.
 
-Everything is written into a temporary directory inside ``out_dir`` first; only when the conversion, the
-parity check and the accuracy gate have passed are the files renamed into place (the sidecar last). A failed
-export leaves nothing behind.
+Everything is written into a staging directory inside ``out_dir`` first; only when the conversion, the
+parity check and the accuracy gate have passed are the files published (companions and sidecar first, the main
+file last: :mod:`edgeconv.staging`). A failed export leaves nothing behind; a killed one leaves a staging
+directory that the next export into ``out_dir`` finishes or removes.
 """
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
-import tempfile
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -23,7 +22,7 @@ import torch
 
 from edgeconv.atomic import write_json
 from edgeconv.data import ImageSet
-from edgeconv.errors import EdgeconvError, UsageError, require_installed
+from edgeconv.errors import EdgeconvError, UsageError, disk_full, require_installed
 from edgeconv.exporters.artifact import Artifact
 from edgeconv.exporters.calibration import CalibrationSet
 from edgeconv.exporters.gate import DEFAULT_MAX_DROP, Accept, AccuracyGate, gated
@@ -35,6 +34,7 @@ from edgeconv.runtime.backends import load
 from edgeconv.runtime.device import device_info, int8_path
 from edgeconv.runtime.formats import FormatSpec, get_format
 from edgeconv.runtime.preprocess import Preprocessing
+from edgeconv.staging import make_staging, publish, recover
 
 
 class ParityError(EdgeconvError):
@@ -164,11 +164,14 @@ def _write(
     tolerance = spec.parity_tolerance[precision] if parity_tolerance is None else parity_tolerance
     resolution = config["resolution"]
     example = torch.zeros(1, 3, resolution, resolution)
-    out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / artifact_name(config, precision, spec.suffix)
-
     started = time.perf_counter()
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        recover(out_dir)
+        staging = make_staging(out_dir)
+    except OSError as exc:
+        raise (disk_full(exc, final) or exc) from None
     try:
         staged = staging / final.name
         request = ConversionRequest(model.eval(), example, staged, precision, calibration, recipe, spec)
@@ -201,9 +204,12 @@ def _write(
             accuracy=accuracy,
         )
         write_json(sidecar_path(staged), artifact.to_dict())
-        for file in files:  # companions and main file first, the sidecar last
-            os.replace(file, out_dir / file.name)
-        os.replace(sidecar_path(staged), sidecar_path(final))
+        publish(staging, [*files[1:], sidecar_path(staged), files[0]], out_dir)
+    except Exception as exc:
+        full = disk_full(exc, final)
+        if full is not None:
+            raise full from None
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return artifact

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from edgeconv.errors import EdgeconvError
+from edgeconv.errors import NO_ROOM, EdgeconvError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +55,10 @@ class EdgeconvGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except click.UsageError as exc:
             raise one_line(exc) from None
+        except OSError as exc:  # a write for want of space that no edgeconv writer wrapped: still one line
+            if exc.errno not in NO_ROOM:
+                raise
+            raise click.ClickException(f"cannot write {exc.filename or 'a file'}: {exc.strerror}") from None
 
 
 class OneLineUsageError(click.ClickException):

@@ -18,7 +18,7 @@ from edgeconv.cli.common import (
     out,
     print_json,
 )
-from edgeconv.errors import EdgeconvError, UsageError, require
+from edgeconv.errors import DiskFullError, EdgeconvError, UsageError, require
 from edgeconv.runtime.formats import get_format, list_formats
 
 
@@ -241,6 +241,8 @@ def export_command(
                     device=device,
                 )
             except EdgeconvError as exc:
+                if len(plan) == 1 or isinstance(exc, DiskFullError):  # nothing else to try, or no room to try it
+                    raise
                 failures.append(str(exc))
                 err.print(f"[red]failed[/]: {fmt} {precision}: {exc}")
                 continue

@@ -20,6 +20,7 @@ from edgeconv.cli.common import (
 )
 from edgeconv.errors import EdgeconvError, require
 from edgeconv.runtime.formats import PRECISIONS, list_formats
+from edgeconv.staging import recover
 
 if TYPE_CHECKING:
     from edgeconv.sweep import SweepConfig
@@ -299,6 +300,8 @@ def sweep_command(
             err.print(message)
             status.update(f"sweeping... {message}")
 
+        for line in recover(Path(out_dir), recursive=True):
+            log(line)
         if len(lanes) > 1:
             summary = run_lanes(config, lanes, baseline, Path(out_dir), store, chosen_target, log)
         else:

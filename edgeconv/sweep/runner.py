@@ -9,6 +9,7 @@ and a repeated one measures nothing again unless ``remeasure``.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -45,6 +46,7 @@ from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.device import int8_path
 from edgeconv.runtime.result import BenchResult, median_latency
 from edgeconv.select import Selection, candidates, pareto_front, select
+from edgeconv.staging import make_staging
 from edgeconv.sweep.latency_model import Features, LatencyModel
 from edgeconv.sweep.search import CONFIRM_SAMPLES, SearchResult, search_width
 from edgeconv.sweep.space import distinct_architectures
@@ -390,13 +392,17 @@ class Sweep:
 
 def copy_selected(selection: Selection, out_dir: Path) -> None:
     """Copy the chosen artifact (with its companions and sidecar) to ``out_dir/selected/``, replacing what a
-    previous run put there."""
+    previous run put there. The copy is made in a staging directory and renamed into place, so that a killed
+    sweep leaves either the old ``selected/``, none, or the new one, never a half-copied file."""
     selected = out_dir / "selected"
+    staging = make_staging(out_dir)
+    if selection.chosen is not None:
+        source = Path(selection.chosen.artifact_path)
+        (staging / "selected").mkdir()
+        for file in [*artifact_files(source), sidecar_path(source)]:
+            shutil.copy2(file, staging / "selected" / file.name)
     if selected.exists():
-        shutil.rmtree(selected)
-    if selection.chosen is None:
-        return
-    selected.mkdir(parents=True)
-    source = Path(selection.chosen.artifact_path)
-    for file in [*artifact_files(source), sidecar_path(source)]:
-        shutil.copy2(file, selected / file.name)
+        os.replace(selected, staging / "previous")
+    if selection.chosen is not None:
+        os.replace(staging / "selected", selected)
+    shutil.rmtree(staging)

@@ -20,6 +20,7 @@ from edgeconv.checkpoint import save_checkpoint
 from edgeconv.data import DataSplits, ImageSet
 from edgeconv.metrics import topk_accuracy
 from edgeconv.models.factory import model_config, model_stem
+from edgeconv.staging import recover
 from edgeconv.train.batches import BatchMaker
 from edgeconv.train.config import TrainConfig
 
@@ -104,6 +105,7 @@ def fit(
     if teacher is not None:
         teacher.eval()
     out_dir = Path(out_dir)
+    recover(out_dir)  # temporary files of a killed training run
     checkpoint = out_dir / f"{model_stem(config_model)}.pt"
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"val_top1": -1.0}
