@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import torch
 from torch import nn
 
 from edgeconv.atomic import atomic_path, sha256_files
-from edgeconv.errors import ArtifactError
+from edgeconv.errors import ArtifactError, EdgeconvError, first_line
 from edgeconv.models import create_model
 from edgeconv.models.factory import model_config
 
@@ -41,7 +42,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises zipfile, pickle and runtime errors for damaged files
-        raise ArtifactError(f"{path.name} is not a readable PyTorch checkpoint: {str(exc).splitlines()[0]}") from None
+        raise ArtifactError(f"{path.name} is not a readable PyTorch checkpoint: {first_line(exc)}") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ArtifactError(f"{path.name} is not an edgeconv checkpoint (no {CHECKPOINT_FORMAT!r} header)")
     if payload.get("version", 0) > CHECKPOINT_VERSION:
@@ -52,9 +53,23 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model saved at ``path``; returns ``(model in eval mode, meta)``."""
     payload = read_checkpoint(path)
-    config = payload["config"]
-    model = create_model(config["model"], config["width"], config["num_classes"], config["resolution"])
-    missing, unexpected = model.load_state_dict(payload["state_dict"], strict=False)
+    config: Any = payload.get("config")
+    state: Any = payload.get("state_dict")
+    if not _valid_config(config):
+        raise ArtifactError(f"{Path(path).name} has no valid model configuration (model, width, classes, resolution)")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ArtifactError(f"{Path(path).name} holds no state dict of tensors")
+    try:
+        model = create_model(config["model"], config["width"], config["num_classes"], config["resolution"])
+    except EdgeconvError as exc:
+        raise ArtifactError(f"{Path(path).name}: {exc}") from None
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # tensors of other shapes
+        reason = next((line.strip() for line in str(exc).splitlines() if "size mismatch" in line), str(exc))
+        raise ArtifactError(
+            f"{Path(path).name} does not fit {config['model']} width {config['width']:g}: {reason}"
+        ) from None
     if missing or unexpected:
         first = (missing or unexpected)[0]
         raise ArtifactError(
@@ -62,6 +77,15 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
             f"tensor {first!r} is {'missing' if missing else 'unexpected'}"
         )
     return model.eval(), payload.get("meta", {})
+
+
+def _valid_config(config: Any) -> bool:
+    if not isinstance(config, dict) or not isinstance(config.get("model"), str):
+        return False
+    width, classes, resolution = (config.get(key) for key in ("width", "num_classes", "resolution"))
+    if not isinstance(width, (int, float)) or isinstance(width, bool) or not math.isfinite(width):
+        return False
+    return all(isinstance(n, int) and not isinstance(n, bool) for n in (classes, resolution))
 
 
 def weights_record(path: str | Path) -> dict[str, Any]:

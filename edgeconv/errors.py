@@ -47,7 +47,7 @@ def disk_full(exc: BaseException, path: str | os.PathLike[str]) -> DiskFullError
         return DiskFullError(f"cannot write {path}: {os.strerror(exc.errno)}")
     free = _free_bytes(path)
     if free is not None and free < ALMOST_FULL_BYTES:
-        return DiskFullError(f"cannot write {path}: no space left on device ({free} bytes free; {_first_line(exc)})")
+        return DiskFullError(f"cannot write {path}: no space left on device ({free} bytes free; {first_line(exc)})")
     return None
 
 
@@ -61,7 +61,8 @@ def _free_bytes(path: Path) -> int | None:
     return None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type name when the message is empty."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 

@@ -59,7 +59,7 @@ class Preprocessing:
             if image.dtype != np.uint8:
                 raise UsageError(f"image arrays must be uint8, got {image.dtype}")
             image = Image.fromarray(image.squeeze(-1) if image.ndim == 3 and image.shape[2] == 1 else image)
-        image = image.convert("RGB")
+        image = _eight_bit(image).convert("RGB")
         width, height = image.size
         scale = self.resolution / min(width, height)
         new_size = (max(self.resolution, round(width * scale)), max(self.resolution, round(height * scale)))
@@ -80,3 +80,21 @@ class Preprocessing:
     def __call__(self, image: Any) -> np.ndarray:
         """``normalize(prepare(image))``: one image -> a batch of one, ready for ``Session.run``."""
         return self.normalize(self.prepare(image))
+
+
+def _eight_bit(image: Any) -> Any:
+    """16-bit images scaled to 8 bits (PIL's RGB conversion clips them: a 16-bit PNG became almost all white),
+    32-bit integer images likewise when values above 255 occur, float images taken as [0, 1] (or [0, 255] when
+    larger values occur)."""
+    from PIL import Image
+
+    if image.mode not in ("I", "F") and not image.mode.startswith("I;16"):
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        scale = 255.0 if values.size and values.max() <= 1.0 else 1.0
+    elif image.mode.startswith("I;16"):
+        scale = 1 / 257
+    else:  # 32-bit integers: 16-bit data when values above 255 occur
+        scale = 1 / 257 if values.size and values.max() > 255 else 1.0
+    return Image.fromarray(np.clip(np.round(values * scale), 0, 255).astype(np.uint8), "L")

@@ -11,6 +11,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -33,6 +34,7 @@ class Run:
     """One edgeconv process: killed after ``delay_s`` unless it ended first (``returncode`` then)."""
 
     delay_s: float
+    seconds: float  # how long it ran
     killed: bool
     returncode: int | None
     stderr: str
@@ -40,6 +42,7 @@ class Run:
 
 def run_killed(args: Sequence[str], delay_s: float, env: dict[str, str], timeout_s: float = 900) -> Run:
     """Start ``edgeconv ARGS``, SIGKILL it after ``delay_s`` seconds (no cleanup of any kind runs), reap it."""
+    started = time.monotonic()
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
             [*edgeconv_process(), *args], stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, **env}
@@ -52,7 +55,8 @@ def run_killed(args: Sequence[str], delay_s: float, env: dict[str, str], timeout
             process.wait(timeout=timeout_s)
             killed = True
         stderr.seek(0)
-        return Run(delay_s, killed, None if killed else process.returncode, stderr.read().decode(errors="replace"))
+        output = stderr.read().decode(errors="replace")
+    return Run(delay_s, time.monotonic() - started, killed, None if killed else process.returncode, output)
 
 
 def run_edgeconv(args: Sequence[str], env: dict[str, str], timeout_s: float = 900) -> subprocess.CompletedProcess:
@@ -149,6 +153,66 @@ def read_database(path: Path) -> Database:
         intact = connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = connection.execute("SELECT id, artifact_sha256, result_json FROM bench").fetchall()
     return Database(intact, {row: result for row, _, result in rows}, {row: sha for row, sha, _ in rows})
+
+
+WRITER = """
+import json, sys, time
+from edgeconv.results import open_store
+from edgeconv.runtime.result import BenchResult
+
+record, db, name = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+rows, start = int(sys.argv[4]), float(sys.argv[5])
+while time.time() < start:
+    time.sleep(0.001)
+for index in range(rows):
+    with open_store(db) as store:  # a fresh connection per row: the most contention on open and on write
+        store.add_bench(BenchResult.from_dict({**record, "timestamp": f"{name}-{index}"}))
+"""
+
+
+@dataclass(frozen=True)
+class Writers:
+    """What ``writers`` processes appending ``rows_each`` rows to one database at once left in it."""
+
+    failures: list[str]  # stderr of writers that exited non-zero
+    expected: set[str]  # the stamp of every row written
+    stamps: list[str]  # the stamps stored
+    intact: bool
+    wal: bool
+
+    @property
+    def lost(self) -> int:
+        return len(self.expected - set(self.stamps))
+
+    @property
+    def duplicated(self) -> int:
+        return len(self.stamps) - len(set(self.stamps))
+
+
+def concurrent_writers(record: Path, db: Path, writers: int, rows_each: int) -> Writers:
+    """Start ``writers`` processes that each append the bench result in ``record`` ``rows_each`` times (stamped
+    ``w<i>-<j>``), all starting at the same moment, each row through a new connection."""
+    start = time.time() + 3.0  # every writer imports first, then all write at once
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-P", "-c", WRITER, str(record), str(db), f"w{i}", str(rows_each), str(start)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(writers)
+    ]
+    failures = [
+        err
+        for code, err in ((p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in processes)
+        if code or err
+    ]
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        stamps = [row[0] for row in connection.execute("SELECT created_at FROM bench")]
+        intact = connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        wal = connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    expected = {f"w{i}-{j}" for i in range(writers) for j in range(rows_each)}
+    return Writers(failures, expected, stamps, intact, wal)
 
 
 @contextlib.contextmanager

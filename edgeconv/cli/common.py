@@ -32,9 +32,6 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
-FINITE_FLOAT = FiniteFloatRange()  # any finite number (a plain float type takes nan and inf)
-
-
 class EdgeconvGroup(click.Group):
     """A click group that reports :class:`EdgeconvError` as one line (``Error: ...``) and exit status 1, and a
     usage error (an unknown option, a value of the wrong type) as one line and exit status 2, naming the

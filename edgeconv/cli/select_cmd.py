@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
-from edgeconv.cli.common import FINITE_FLOAT, db_option, json_flag, print_json
+from edgeconv.cli.common import FiniteFloatRange, db_option, json_flag, print_json
 from edgeconv.errors import EdgeconvError
 
 
 @click.command("select")
-@click.option("--budget-ms", type=FINITE_FLOAT, required=True, help="Latency budget in milliseconds.")
+@click.option(
+    "--budget-ms", type=FiniteFloatRange(min=0, min_open=True), required=True, help="Latency budget in milliseconds."
+)
 @click.option("--stat", type=click.Choice(["p50", "p90", "p99", "mean"]), default="p90", show_default=True)
 @click.option(
     "--target",

@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from edgeconv.cli.common import FINITE_FLOAT, FiniteFloatRange, err, json_flag, out, print_json
+from edgeconv.cli.common import FiniteFloatRange, err, json_flag, out, print_json
 from edgeconv.errors import UsageError, require
 
 
@@ -45,8 +45,13 @@ def _teacher(path: str | None, class_names: list[str]) -> Any:
 @click.option("--epochs", "-e", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
 @click.option("--optimizer", type=click.Choice(["adamw", "sgd"]), default="adamw", show_default=True)
-@click.option("--lr", type=FINITE_FLOAT, default=None, help="Peak learning rate. [default: 3e-3 AdamW, 0.1 SGD]")
-@click.option("--weight-decay", type=FINITE_FLOAT, default=None, help="[default: 0.05 AdamW, 4e-5 SGD]")
+@click.option(
+    "--lr",
+    type=FiniteFloatRange(min=0, min_open=True),
+    default=None,
+    help="Peak learning rate. [default: 3e-3 AdamW, 0.1 SGD]",
+)
+@click.option("--weight-decay", type=FiniteFloatRange(min=0), default=None, help="[default: 0.05 AdamW, 4e-5 SGD]")
 @click.option("--warmup-epochs", type=FiniteFloatRange(min=0), default=1.0, show_default=True)
 @click.option("--label-smoothing", type=FiniteFloatRange(0, 1, max_open=True), default=0.1, show_default=True)
 @click.option("--augment/--no-augment", default=True, show_default=True, help="Random zoom and shift.")
@@ -69,7 +74,7 @@ def _teacher(path: str | None, class_names: list[str]) -> Any:
 @click.option("--kd-temperature", type=FiniteFloatRange(min=0, min_open=True), default=4.0, show_default=True)
 @click.option(
     "--val-fraction",
-    type=FINITE_FLOAT,
+    type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
     default=0.2,
     show_default=True,
     help="Held-out fraction when the data has no val/ split.",

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from edgeconv.data.imageset import DataSplits, ImageSet, stratified_split
-from edgeconv.errors import UsageError
+from edgeconv.errors import UsageError, first_line
 from edgeconv.runtime.preprocess import Preprocessing
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
@@ -22,8 +22,8 @@ def scan_classes(root: Path) -> dict[str, list[Path]]:
     if not root.is_dir():
         raise UsageError(f"dataset directory {root} does not exist (or is not a directory)")
     classes = {}
-    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    for class_dir in sorted(p for p in _entries(root) if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(p for p in _entries(class_dir) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
             raise UsageError(f"class directory {class_dir} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         classes[class_dir.name] = files
@@ -32,16 +32,23 @@ def scan_classes(root: Path) -> dict[str, list[Path]]:
     return classes
 
 
+def _entries(directory: Path) -> list[Path]:
+    try:
+        return list(directory.iterdir())
+    except OSError as exc:
+        raise UsageError(f"cannot read dataset directory {directory}: {exc.strerror}") from None
+
+
 def _read(files: list[tuple[Path, int]], preprocessing: Preprocessing, progress: Progress | None) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     images = []
     for i, (path, _) in enumerate(files):
         try:
             with Image.open(path) as image:
                 images.append(preprocessing.prepare(image))
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise UsageError(f"cannot read image {path}: {exc}") from None
+        except Exception as exc:  # PIL's decoders raise OSError, ValueError, SyntaxError, struct.error, bombs...
+            raise UsageError(f"cannot read image {path}: {first_line(exc)}") from None
         if progress:
             progress(i + 1, len(files))
     return np.stack(images)

@@ -18,7 +18,7 @@ from torch import nn
 
 from edgeconv.atomic import sha256_files
 from edgeconv.checkpoint import CHECKPOINT_FORMAT
-from edgeconv.errors import ArtifactError
+from edgeconv.errors import ArtifactError, first_line
 from edgeconv.models.factory import CONFIG_ATTR
 from edgeconv.models.registry import Rename, get_spec
 
@@ -113,7 +113,7 @@ def load_pretrained(model: nn.Module, path: str | Path) -> LoadReport:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # zip, pickle and runtime errors for damaged files
-        raise ArtifactError(f"{path.name} is not a readable PyTorch file: {str(exc).splitlines()[0]}") from None
+        raise ArtifactError(f"{path.name} is not a readable PyTorch file: {first_line(exc)}") from None
     source = _state_dict_of(payload, path)
     head = _head_names(model)
     mine, theirs = _learnable(model.state_dict()), _learnable(source)

@@ -11,12 +11,9 @@ import math
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from fuzzing import fresh, fuzz_settings
+from fuzzing import assert_clean_error, fresh, fuzz_settings, run_cli
 from hypothesis import given, seed
 from hypothesis import strategies as st
-
-from edgeconv.cli import main
 
 FUZZ = fuzz_settings(40)
 
@@ -62,22 +59,6 @@ def _is_int_in(text: str, low: int, high: int) -> bool:
     return low <= value <= high
 
 
-def run(tmp: Path, *args: str) -> tuple[int, str]:
-    """The CLI in-process (a traceback fails the test: catch_exceptions=False); (exit status, stderr)."""
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False, env={"EDGECONV_DB": str(tmp / "db.sqlite")})
-    return result.exit_code, result.stderr
-
-
-def assert_clean_error(tmp: Path, code: int, stderr: str, names: str | tuple[str, ...]) -> None:
-    """Exit 1 or 2, one stderr line naming one of ``names``, no traceback, no database, no output directory."""
-    lines = stderr.strip().splitlines()
-    assert code in (1, 2), (code, stderr)
-    assert len(lines) == 1 and lines[0].startswith("Error: "), stderr
-    assert "Traceback" not in stderr
-    assert any(name in lines[0] for name in ((names,) if isinstance(names, str) else names)), lines[0]
-    assert not (tmp / "db.sqlite").exists() and not (tmp / "out").exists()
-
-
 @pytest.fixture
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
@@ -89,7 +70,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bad_widths(base: Path, width: str) -> None:
     tmp = fresh(base)
     for command in (["models", "--width", width], ["export", "--model", "mobilenetv2", "--width", width]):
-        code, stderr = run(tmp, *command, "--out", str(tmp / "out")) if command[0] == "export" else run(tmp, *command)
+        code, stderr = (
+            run_cli(tmp, *command, "--out", str(tmp / "out")) if command[0] == "export" else run_cli(tmp, *command)
+        )
         assert_clean_error(tmp, code, stderr, ("width", "--width"))
 
 
@@ -98,9 +81,11 @@ def test_bad_widths(base: Path, width: str) -> None:
 @given(resolution=bad_resolution)
 def test_bad_resolutions(base: Path, resolution: str) -> None:
     tmp = fresh(base)
-    code, stderr = run(tmp, "export", "--model", "mobilenetv2", "--resolution", resolution, "--out", str(tmp / "out"))
+    code, stderr = run_cli(
+        tmp, "export", "--model", "mobilenetv2", "--resolution", resolution, "--out", str(tmp / "out")
+    )
     assert_clean_error(tmp, code, stderr, ("resolution", "--resolution"))
-    code, stderr = run(tmp, "sweep", "--model", "mobilenetv2", "--budget-ms", "5", "--resolutions", resolution,
+    code, stderr = run_cli(tmp, "sweep", "--model", "mobilenetv2", "--budget-ms", "5", "--resolutions", resolution,
                        "--out", str(tmp / "out"))  # fmt: skip
     assert_clean_error(tmp, code, stderr, ("resolution", "--resolutions"))
 
@@ -110,9 +95,9 @@ def test_bad_resolutions(base: Path, resolution: str) -> None:
 @given(threads=bad_threads)
 def test_bad_thread_counts(base: Path, threads: str, tiny_onnx: Path) -> None:
     tmp = fresh(base)
-    code, stderr = run(tmp, "bench", str(tiny_onnx), "--threads", threads)
+    code, stderr = run_cli(tmp, "bench", str(tiny_onnx), "--threads", threads)
     assert_clean_error(tmp, code, stderr, "--threads")
-    code, stderr = run(tmp, "info", "--peak", "--threads", threads)
+    code, stderr = run_cli(tmp, "info", "--peak", "--threads", threads)
     assert_clean_error(tmp, code, stderr, "--threads")
 
 
@@ -121,7 +106,7 @@ def test_bad_thread_counts(base: Path, threads: str, tiny_onnx: Path) -> None:
 @given(budget=bad_budget)
 def test_bad_budgets(base: Path, budget: str) -> None:
     tmp = fresh(base)
-    code, stderr = run(tmp, "sweep", "--model", "mobilenetv2", "--budget-ms", budget, "--out", str(tmp / "out"))
+    code, stderr = run_cli(tmp, "sweep", "--model", "mobilenetv2", "--budget-ms", budget, "--out", str(tmp / "out"))
     assert_clean_error(tmp, code, stderr, ("--budget-ms", "budget"))
 
 
@@ -133,7 +118,7 @@ comma_lists = st.lists(st.one_of(junk_text, st.just("")), min_size=1, max_size=4
 @given(models=comma_lists, formats=comma_lists, precisions=comma_lists, widths=comma_lists)
 def test_bad_comma_lists(base: Path, models: str, formats: str, precisions: str, widths: str) -> None:
     tmp = fresh(base)
-    code, stderr = run(
+    code, stderr = run_cli(
         tmp, "sweep", "--model", models or ",", "--format", formats or ",", "--precision", precisions or ",",
         "--widths", widths or ",", "--budget-ms", "5", "--out", str(tmp / "out"),
     )  # fmt: skip
@@ -147,7 +132,7 @@ def test_missing_files_with_any_name(base: Path, name: str) -> None:
     tmp = fresh(base)
     for suffix in (".onnx", ".tflite", ".xml", ".bin", ""):
         path = tmp / f"no such {name}{suffix}"
-        code, stderr = run(tmp, "bench", str(path), "--no-store")
+        code, stderr = run_cli(tmp, "bench", str(path), "--no-store")
         assert_clean_error(tmp, code, stderr, path.name.strip())  # the line is read stripped
 
 
@@ -163,5 +148,5 @@ def test_repeated_and_contradicting_options(base: Path, repeats: list[str]) -> N
     in one line; never a traceback. Only the refusals are run here (no export is made)."""
     tmp = fresh(base)
     args = ["export", "--model", "mobilenetv2", "--width", "0", *repeats, "--out", str(tmp / "out")]
-    code, stderr = run(tmp, *args)
+    code, stderr = run_cli(tmp, *args)
     assert_clean_error(tmp, code, stderr, ("width", "precision", "fp16"))

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fuzzing import fresh, fuzz_settings
+from fuzzing import fresh, fuzz_settings, judge
 from hypothesis import given, seed
 from hypothesis import strategies as st
 
@@ -47,16 +47,18 @@ def bench(path: Path, db: Path) -> subprocess.CompletedProcess[str]:
 def check(proc: subprocess.CompletedProcess[str], names: tuple[str, ...], db: Path, may_run: bool) -> None:
     """The property: a clean one-line refusal naming the file, or (where the bytes may still form a valid model)
     a measurement; never a signal or a traceback; a refusal stores nothing."""
+    stored = db.exists() and sqlite3.connect(db).execute("SELECT COUNT(*) FROM bench").fetchone() != (0,)
+    judge(proc.returncode, proc.stderr, stored and proc.returncode != 0, names)
+    lines = proc.stderr.strip().splitlines()
     assert proc.returncode >= 0, f"killed by signal {-proc.returncode}: {proc.stderr[-500:]}"
     assert "Traceback" not in proc.stderr, proc.stderr
     if proc.returncode == 0:
         assert may_run, proc.stdout[:300]
         assert json.loads(proc.stdout)["runs"] >= 3
         return
-    lines = proc.stderr.strip().splitlines()
     assert proc.returncode in (1, 2) and len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
     assert any(name in lines[0] for name in names), lines[0]
-    assert not db.exists() or sqlite3.connect(db).execute("SELECT COUNT(*) FROM bench").fetchone() == (0,)
+    assert not stored
 
 
 def _files(kind: str, root: Path) -> tuple[Path, Path | None]:
