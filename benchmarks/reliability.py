@@ -62,7 +62,7 @@ FUZZ = {  # fault class -> (pytest targets, examples per property)
     "fuzzed datasets": (["tests/cli/test_fuzz_data.py::test_bad_datasets"], 200),
     "fuzzed checkpoints": (["tests/cli/test_fuzz_data.py::test_bad_checkpoints"], 150),
 }
-FAILURES = ("traceback", "partial files")
+PARTS = ("fuzz", "kill", "concurrency", "disk")
 
 TINY_NET = ["--model", "mobilenetv2", "--width", "0.35", "--resolution", "32"]
 EXPORT = ["export", *TINY_NET, "--format", "tflite,onnx,openvino", "--precision", "fp32,int8"]
@@ -95,9 +95,10 @@ class Row:
         return [self.fault, self.cases, self.clean, self.ran, self.tracebacks, self.partial, self.lost,
                 self.duplicated, self.other]  # fmt: skip
 
-    def note(self, text: str) -> None:
-        if len(self.notes) < 12:
-            self.notes.append(text)
+    def note(self, text: str, failure: bool = False) -> None:
+        """Keep ``text`` for the details (every failure; the first dozen of the rest)."""
+        if failure or sum(not n.startswith("FAILURE") for n in self.notes) < 12:
+            self.notes.append(f"FAILURE: {text}" if failure else text)
 
 
 def log(message: str) -> None:
@@ -127,9 +128,9 @@ def fuzz(work: Path, scale: float) -> list[Row]:
         for name, n in counts.items():
             if name not in ("clean error", "ran"):
                 example = next(c["line"] for c in cases if c["outcome"] == name)
-                row.note(f"{n} x {name}: {example}")
+                row.note(f"{n} x {name}: {example}", failure=True)
         if done.returncode != 0:
-            row.note("pytest: " + " | ".join(done.stdout.strip().splitlines()[-3:]))
+            row.note("pytest: " + " | ".join(done.stdout.strip().splitlines()[-3:]), failure=True)
         log(f"{fault}: {row.cells()[1:]}")
         rows.append(row)
     return rows
@@ -151,11 +152,11 @@ def after_kill(row: Row, out: Path, db: Path, before: Any) -> Any:
     partial = partial_files(out) if out.exists() else []
     row.partial += len(partial)
     for problem in partial:
-        row.note(f"partial: {problem}")
+        row.note(f"partial: {problem}", failure=True)
     now = read_database(db)
     if not now.intact:
         row.other += 1
-        row.note(f"database not intact after a kill ({db})")
+        row.note(f"database not intact after a kill ({db})", failure=True)
     row.lost += now.lost(before)
     return now
 
@@ -165,11 +166,11 @@ def after_chain(row: Row, out: Path, db: Path, start: Any, finished: subprocess.
     if finished.returncode != 0:
         row.other += 1
         row.tracebacks += "Traceback" in finished.stderr
-        row.note(f"the run after the kills failed: {finished.stderr.strip().splitlines()[-1:]}")
+        row.note(f"the run after the kills failed: {finished.stderr.strip().splitlines()[-1:]}", failure=True)
     left = leftovers(out)
     row.partial += len(left) + len(partial_files(out))
     for path in left:
-        row.note(f"left over after the finishing run: {path}")
+        row.note(f"left over after the finishing run: {path}", failure=True)
     final = read_database(db)
     row.lost += final.lost(start)
     row.duplicated += final.duplicated
@@ -212,7 +213,9 @@ def kill_runs(work: Path, rng: random.Random, scale: float) -> Row:
                 final = read_database(db)
                 if final.most_per_artifact() > CONFIRM_SAMPLES:
                     row.duplicated += final.most_per_artifact() - CONFIRM_SAMPLES
-                    row.note(f"sweep chain {chain}: an artifact measured {final.most_per_artifact()} times")
+                    row.note(
+                        f"sweep chain {chain}: an artifact measured {final.most_per_artifact()} times", failure=True
+                    )
                 reused = json.loads((out / "sweep.json").read_text())["reused_measurements"]
                 row.note(f"sweep chain {chain}: rerun reused {reused} artifacts' measurements")
             log(f"{command} chain {chain}: {kinds[command]}/{total} kills; table so far {row.cells()[1:]}")
@@ -302,7 +305,7 @@ def _judge_disk(row: Row, done: subprocess.CompletedProcess, disk: Path, out: Pa
     lines = done.stderr.strip().splitlines()
     if "Traceback" in done.stderr:
         row.tracebacks += 1
-        row.note(f"{what}: traceback {lines[-1:]}")
+        row.note(f"{what}: traceback ending {' / '.join(lines[-3:])}", failure=True)
     elif done.returncode == 0:
         row.ran += 1
     elif done.returncode == 1 and lines and lines[-1].startswith("Error: ") and str(disk) in lines[-1]:
@@ -310,12 +313,12 @@ def _judge_disk(row: Row, done: subprocess.CompletedProcess, disk: Path, out: Pa
         row.note(f"{what}: {lines[-1]}")
     else:
         row.other += 1
-        row.note(f"{what}: exit {done.returncode}: {lines[-1:]}")
+        row.note(f"{what}: exit {done.returncode}: {lines[-1:]}", failure=True)
     if out.exists():
         problems = partial_files(out) + [str(p) for p in leftovers(out)]
         row.partial += len(problems)
         for problem in problems:
-            row.note(f"{what}: partial {problem}")
+            row.note(f"{what}: partial {problem}", failure=True)
     stored = read_database(db)
     row.other += not stored.intact
     row.duplicated += stored.duplicated
@@ -330,7 +333,11 @@ def write(rows: list[Row], meta: dict[str, Any]) -> None:
         "# Reliability: fuzzed inputs, killed processes, concurrent writers, full disks",
         "",
         f"`python benchmarks/reliability.py` on {meta['cpu']} ({meta['cores']} cores), {meta['date']}, "
-        f"{meta['minutes']:.0f} min. Seed {meta['seed']}.",
+        f"{meta['minutes']:.0f} min. Seed {meta['seed']}."
+        + "".join(
+            f" Re-run of {', '.join(r['parts'])} on {r['date']} ({r['minutes']:.0f} min), its rows replaced."
+            for r in meta.get("reruns", [])
+        ),
         "",
         "| " + " | ".join(HEADERS) + " |",
         "|" + "|".join(["---"] + ["---:"] * (len(HEADERS) - 1)) + "|",
@@ -358,11 +365,31 @@ def write(rows: list[Row], meta: dict[str, Any]) -> None:
     (RESULTS / "reliability.md").write_text("\n".join(lines))
 
 
+def merged(rows: list[Row], meta: dict[str, Any], parts: list[str]) -> tuple[list[Row], dict[str, Any]]:
+    """The committed table with ``rows`` (a re-run of ``parts``) in place of the rows of the same fault class."""
+    committed = json.loads((RESULTS / "reliability.json").read_text())
+    fresh = {row.fault: row for row in rows}
+    table = []
+    for old in committed["rows"]:
+        if old["fault class"] in fresh:
+            table.append(fresh.pop(old["fault class"]))
+            continue
+        row = Row(old["fault class"], *(old[h] for h in HEADERS[1:]))
+        row.notes = old["notes"]
+        table.append(row)
+    reruns = [*committed.get("reruns", []), {"parts": parts, "date": meta["date"], "minutes": meta["minutes"]}]
+    return table + list(fresh.values()), {**committed, "rows": [], "reruns": reruns}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a few cases of each (a smoke run)")
     parser.add_argument("--seed", type=int, default=14)
-    parser.add_argument("--only", default="fuzz,kill,concurrency,disk", help="comma list of parts to run")
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help="comma list of parts to run; their rows replace the same rows of the committed results",
+    )
     parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
     args = parser.parse_args()
     scale = 0.05 if args.quick else 1.0
@@ -379,7 +406,7 @@ def main() -> None:
     if "concurrency" in parts:
         rows += concurrency(work, 20, 1 if args.quick else 3)
     if "disk" in parts:
-        rows.append(full_disks(work, rng, 1 if args.quick else 6, 1 if args.quick else 8))
+        rows.append(full_disks(work, random.Random(args.seed + 4), 1 if args.quick else 6, 1 if args.quick else 8))
     from edgeconv.runtime.device import device_info
 
     device = device_info()
@@ -391,6 +418,8 @@ def main() -> None:
         "seed": args.seed,
         "quick": args.quick,
     }
+    if parts != set(PARTS):
+        rows, meta = merged(rows, meta, sorted(parts))
     write(rows, meta)
     log(f"wrote {RESULTS / 'reliability.md'}")
     if args.work is None:

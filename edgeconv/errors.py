@@ -33,25 +33,36 @@ class DiskFullError(EdgeconvError, OSError):
     """A write failed for want of space; the message names the path that could not be written."""
 
 
-def disk_full(exc: BaseException, path: str | os.PathLike[str]) -> DiskFullError | None:
+def disk_full(
+    exc: BaseException, path: str | os.PathLike[str], needed_bytes: int = 0, free_before: int | None = None
+) -> DiskFullError | None:
     """The one-line error for ``exc`` if it was a failed write for want of space, else None.
 
     Native writers (OpenVINO's serializer, TFLite's flatbuffer writer) do not always raise an OSError with
-    ENOSPC (OpenVINO says "basic_ios::clear: iostream error"), so any failure while ``path``'s file system has
-    less than 1 MiB free counts as a full disk too.
+    ENOSPC (OpenVINO says "basic_ios::clear: iostream error"; onnxruntime's optimizer leaves a truncated file
+    that the next reader calls corrupt), and their partial files may be gone by the time we look. So any failure
+    while ``path``'s file system has, or had at the start (``free_before``), less room than ``needed_bytes`` (what
+    was being written, as far as the caller can tell) plus 1 MiB counts as a full disk too.
     """
     path = Path(path)
     if isinstance(exc, DiskFullError):
         return exc
+    if isinstance(exc, EdgeconvError):  # edgeconv's own errors say what they mean (a failed gate, a bad file)
+        return None
     if isinstance(exc, OSError) and exc.errno in NO_ROOM:
         return DiskFullError(f"cannot write {path}: {os.strerror(exc.errno)}")
-    free = _free_bytes(path)
-    if free is not None and free < ALMOST_FULL_BYTES:
-        return DiskFullError(f"cannot write {path}: no space left on device ({free} bytes free; {first_line(exc)})")
+    free = min((f for f in (free_bytes(path), free_before) if f is not None), default=None)
+    if free is not None and free < needed_bytes + ALMOST_FULL_BYTES:
+        return DiskFullError(
+            f"cannot write {path}: no space left on device ({free} bytes free, up to {needed_bytes} needed; "
+            f"{first_line(exc)})"
+        )
     return None
 
 
-def _free_bytes(path: Path) -> int | None:
+def free_bytes(path: str | os.PathLike[str]) -> int | None:
+    """Bytes free to unprivileged writers on the file system of ``path`` (or of its nearest existing parent)."""
+    path = Path(path)
     for folder in (path, *path.parents):
         try:
             stat = os.statvfs(folder)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from faults import leftovers, partial_files, read_database, run_edgeconv, small_disk
 
-EXPORT = ["export", "--model", "mobilenetv2", "--width", "1.0", "--resolution", "32"]
+EXPORT = ["export", "--model", "mobilenetv2", "--resolution", "32", "--num-classes", "10"]
 SWEEP = [
     "sweep", "--model", "mobilenetv2", "--widths", "0.35,0.5,1.0", "--resolutions", "32", "--format", "tflite",
     "--precision", "int8", "--epochs", "1", "--runs", "10", "--min-seconds", "0.05", "--budget-ms", "100",
@@ -32,13 +32,26 @@ def assert_one_line_naming(stderr: str, under: Path) -> None:
     assert "space" in lines[-1], lines[-1]
 
 
-@pytest.mark.parametrize("disk", [200], indirect=True)
-@pytest.mark.parametrize("fmt", ["tflite", "onnx", "openvino"])
-def test_an_export_onto_a_full_disk_says_which_file_and_leaves_nothing(disk: Path, fmt: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("disk", "fmt", "precision", "width"),
+    [
+        (200, "tflite", "fp32", "1.0"),
+        (200, "onnx", "fp32", "1.0"),
+        (200, "openvino", "fp32", "1.0"),  # OpenVINO's writer says "basic_ios::clear: iostream error"
+        # room for the float file but not for onnxruntime's scratch copies: its optimizer left a truncated model
+        # that onnx then called corrupt (a DecodeError traceback before edgeconv compared the disk's room)
+        (4637, "onnx", "int8", "0.35"),
+    ],
+    indirect=["disk"],
+)
+def test_an_export_onto_a_full_disk_says_which_file_and_leaves_nothing(
+    disk: Path, fmt: str, precision: str, width: str, tmp_path: Path
+) -> None:
     db = tmp_path / "r.sqlite"
-    done = run_edgeconv([*EXPORT, "--format", fmt, "--out", str(disk / "out")], {"EDGECONV_DB": str(db)})
+    args = [*EXPORT, "--width", width, "--format", fmt, "--precision", precision, "--out", str(disk / "out")]
+    done = run_edgeconv(args, {"EDGECONV_DB": str(db)})
     assert done.returncode == 1
-    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert all(line.startswith("note: ") for line in done.stderr.strip().splitlines()[:-1]), done.stderr
     assert_one_line_naming(done.stderr, disk / "out")
     assert list((disk / "out").iterdir()) == []
 
