@@ -38,7 +38,8 @@ def temporary_prefix(destination: Path) -> str:
 
 
 def make_staging(directory: Path) -> Path:
-    """A new staging directory of this process inside ``directory``."""
+    """A new staging directory of this process inside ``directory`` (made if missing)."""
+    directory.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=directory))
 
 

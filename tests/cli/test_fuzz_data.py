@@ -56,13 +56,17 @@ def broken_image(kind: str, rng: np.random.Generator) -> bytes:
 
 
 def _huge_png() -> bytes:
-    """A valid PNG header declaring 100000 x 100000 pixels (PIL's decompression-bomb check refuses it)."""
+    """A valid PNG declaring 100000 x 100000 pixels: PIL's decompression-bomb check raises an error that is not
+    an OSError (it was a traceback)."""
     import struct
     import zlib
 
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
-    chunk = b"IHDR" + header
-    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(64))) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
 
 
 DATASET_FAULTS = [
@@ -137,6 +141,18 @@ def test_bad_datasets(base: Path, data: st.DataObject) -> None:
     assert_clean_error(tmp, code, stderr, names)
     code, stderr = run_cli(tmp, "eval", str(TEST_MODEL), "--data", str(root))
     assert_clean_error(tmp, code, stderr, names)
+
+
+def test_a_decompression_bomb_is_refused_in_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for label in ("a", "b"):
+        (root / label).mkdir(parents=True)
+        (root / label / "ok.png").write_bytes(png_bytes(np.random.default_rng(0)))
+    (root / "a" / "bomb.png").write_bytes(_huge_png())
+    tmp = fresh(tmp_path)
+    code, stderr = run_cli(tmp, "eval", str(TEST_MODEL), "--data", str(root))
+    assert_clean_error(tmp, code, stderr, ("bomb.png",))
+    assert "decompression bomb" in stderr
 
 
 def test_images_in_unusual_modes_are_read_as_their_eight_bit_values(tmp_path: Path) -> None:

@@ -92,6 +92,41 @@ def test_a_publish_killed_half_way_is_finished_by_the_next_run(tmp_path: Path) -
     assert (tmp_path / "m.xml").read_text() == "m.xml"
 
 
+COPY_AND_DIE = """
+import os, shutil, signal, sys
+from pathlib import Path
+from types import SimpleNamespace
+from edgeconv.sweep.runner import copy_selected
+real_copy = shutil.copy2
+def copy_then_die(source, destination):
+    real_copy(source, destination)
+    os.kill(os.getpid(), signal.SIGKILL)  # one file of the new selection copied
+shutil.copy2 = copy_then_die
+copy_selected(SimpleNamespace(chosen=SimpleNamespace(artifact_path=sys.argv[2])), Path(sys.argv[1]))
+"""
+
+
+def test_a_sweep_killed_while_copying_its_selection_leaves_the_previous_one_whole(
+    tmp_path: Path, tiny: Callable[[str], Path]
+) -> None:
+    """``selected/`` used to be deleted and then copied file by file: a kill in between left a partial
+    selection. Now the copy is staged and swapped in whole."""
+    from types import SimpleNamespace
+
+    from edgeconv.staging import recover
+    from edgeconv.sweep.runner import copy_selected
+
+    out, previous, new = tmp_path / "out", tiny("onnx"), tiny("openvino")
+    copy_selected(SimpleNamespace(chosen=SimpleNamespace(artifact_path=str(previous))), out)  # type: ignore[arg-type]
+    before = sorted(p.name for p in (out / "selected").iterdir())
+    assert before == [previous.name, f"{previous.name}.json"]
+    died = subprocess.run([sys.executable, "-c", COPY_AND_DIE, str(out), str(new)], check=False)
+    assert died.returncode == -signal.SIGKILL
+    assert sorted(p.name for p in (out / "selected").iterdir()) == before
+    assert partial_files(out) == [] and len(leftovers(out)) == 1
+    assert len(recover(out)) == 1 and leftovers(out) == []
+
+
 def test_a_sweep_killed_after_its_first_measurement_resumes_without_losing_or_repeating_any(tmp_path: Path) -> None:
     out, db = tmp_path / "out", tmp_path / "r.sqlite"
     env = {"EDGECONV_DB": str(db)}
