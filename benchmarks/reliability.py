@@ -178,7 +178,8 @@ def after_chain(row: Row, out: Path, db: Path, start: Any, finished: subprocess.
 
 def kill_runs(work: Path, rng: random.Random, scale: float) -> Row:
     row = Row("killed processes (SIGKILL)")
-    kinds = Counter()
+    kinds: Counter[str] = Counter()
+    reused: list[int] = []
     tiny = copy_tiny("onnx", work / "tiny")
     for command, total in KILLS.items():
         total = max(1, round(total * scale))
@@ -216,11 +217,11 @@ def kill_runs(work: Path, rng: random.Random, scale: float) -> Row:
                     row.note(
                         f"sweep chain {chain}: an artifact measured {final.most_per_artifact()} times", failure=True
                     )
-                reused = json.loads((out / "sweep.json").read_text())["reused_measurements"]
-                row.note(f"sweep chain {chain}: rerun reused {reused} artifacts' measurements")
+                reused.append(json.loads((out / "sweep.json").read_text())["reused_measurements"])
             log(f"{command} chain {chain}: {kinds[command]}/{total} kills; table so far {row.cells()[1:]}")
     row.clean = 0
     row.note(", ".join(f"{n} during {c}" for c, n in kinds.items()))
+    row.note(f"{len(reused)} sweep chains; the final run of each reused the stored measurements of {reused} artifacts")
     return row
 
 

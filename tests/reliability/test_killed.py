@@ -19,7 +19,7 @@ from edgeconv.staging import MARKER, STAGING_PREFIX
 from edgeconv.sweep.search import CONFIRM_SAMPLES
 from edgeconv.targets.base import edgeconv_process
 
-EXPORT = ["export", "--model", "mobilenetv2", "--width", "0.35", "--resolution", "32", "--format", "tflite,onnx"]
+EXPORT = ["export", "--model", "mobilenetv2", "--width", "0.35", "--resolution", "32", "--format", "onnx,openvino"]
 SWEEP = [
     "sweep", "--model", "mobilenetv2", "--widths", "0.35,0.5", "--resolutions", "32", "--format", "onnx",
     "--precision", "fp32", "--epochs", "1", "--runs", "10", "--min-seconds", "0.05", "--budget-ms", "100",
@@ -50,8 +50,8 @@ def test_an_export_killed_mid_conversion_leaves_nothing_under_a_final_name(tmp_p
     assert again.returncode == 0, again.stderr
     assert leftovers(out) == [] and partial_files(out) == []
     assert sorted(p.name for p in out.iterdir()) == [
-        "mobilenetv2_w0.35_r32_fp32.onnx", "mobilenetv2_w0.35_r32_fp32.onnx.json",
-        "mobilenetv2_w0.35_r32_fp32.tflite", "mobilenetv2_w0.35_r32_fp32.tflite.json",
+        "mobilenetv2_w0.35_r32_fp32.bin", "mobilenetv2_w0.35_r32_fp32.onnx", "mobilenetv2_w0.35_r32_fp32.onnx.json",
+        "mobilenetv2_w0.35_r32_fp32.xml", "mobilenetv2_w0.35_r32_fp32.xml.json",
     ]  # fmt: skip
 
 
