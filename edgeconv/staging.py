@@ -1,10 +1,10 @@
 """Multi-file writes that a killed process cannot leave half done, and the recovery of what one left behind.
 
 A multi-file result (an artifact: main file, companions, sidecar) is made in a staging directory
-``.stage-<pid>-XXXX`` inside its destination and then published by renames: companions and sidecar first, the
+``.stage-<pid>-<random>`` inside its destination and then published by renames: companions and sidecar first, the
 main file last, so the main file never appears without the files it needs. A ``PUBLISHING`` marker, written
 before the first rename, lists the order. Single files go through :func:`edgeconv.atomic.atomic_path`, whose
-temporary names ``.<name>.<pid>.XXXX.tmp`` also carry the writer's pid.
+temporary names ``.<name>.<pid>.<random>.tmp`` also carry the writer's pid.
 
 A process killed by SIGKILL runs no cleanup. :func:`recover` (run by the next export, train or sweep into the
 same directory) finds the staging directories and temporary files of processes that no longer run: a staging
@@ -33,7 +33,7 @@ def staging_prefix() -> str:
 
 
 def temporary_prefix(destination: Path) -> str:
-    """The name prefix of this process's temporary file for ``destination`` (mkstemp adds ``XXXX.tmp``)."""
+    """The name prefix of this process's temporary file for ``destination`` (mkstemp adds a random part)."""
     return f".{destination.name}.{os.getpid()}."
 
 
