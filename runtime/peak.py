@@ -20,6 +20,7 @@ from edgeconv.errors import UsageError, require
 from edgeconv.runtime.device import available_cores, device_info
 
 GEMM_SIZE = 1024
+INT8_SPEEDUP_WORTH_NOTING = 1.2  # int8 GEMMs ran 1.0x (first-generation Zen) to 9x (AMX) fp32 on the CPUs seen
 # ModelProto of y = MatMulInteger(a: uint8[n, n], b: int8[n, n]) and y = MatMul(a: float[n, n], b: float[n, n]),
 # opset 13, IR version 8, producer "edgeconv"
 GEMM_MODELS = {
@@ -80,8 +81,55 @@ def gemm_gmacs(kind: str, threads: int, repeats: int = 20, size: int = GEMM_SIZE
     return size**3 / best / 1e9
 
 
+def saturating_u8s8_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for uint8 ``a`` and int8 ``b`` as x86 CPUs without VNNI compute it (``vpmaddubsw``): each pair
+    of neighbouring products along k is summed and saturated to int16 before the int32 accumulation."""
+    a32, b32 = a.astype(np.int32), b.astype(np.int32)
+    if a32.shape[1] % 2:
+        a32, b32 = np.pad(a32, ((0, 0), (0, 1))), np.pad(b32, ((0, 1), (0, 0)))
+    pairs = a32[:, 0::2, None] * b32[None, 0::2, :] + a32[:, 1::2, None] * b32[None, 1::2, :]
+    return np.clip(pairs, -(2**15), 2**15 - 1).sum(axis=1, dtype=np.int32)
+
+
+def int8_gemm_arithmetic(size: int = 64) -> str:
+    """How this device's onnxruntime int8 GEMM sums full-range uint8 x int8 products: ``exact``,
+    ``saturating-16bit`` (the pairs saturate, as without VNNI: full-range activations lose accuracy, the
+    ``-7bit`` int8 schemes avoid it) or ``inexact`` (neither)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(GEMM_MODELS["int8"], options, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 256, (size, size), dtype=np.uint8), rng.integers(-128, 128, (size, size), dtype=np.int8)
+    (product,) = session.run(None, {"a": a, "b": b})
+    if np.array_equal(product, a.astype(np.int32) @ b.astype(np.int32)):
+        return "exact"
+    return "saturating-16bit" if np.array_equal(product, saturating_u8s8_product(a, b)) else "inexact"
+
+
+def peak_notes(peak: dict[str, Any]) -> list[str]:
+    """What a user should know from a measured peak: int8 GEMMs that are not clearly faster than fp32 ones on
+    this device, and int8 arithmetic that saturates full-range inputs."""
+    notes = []
+    for threads, figures in peak["threads"].items():
+        ratio = figures["int8_gmacs"] / figures["fp32_gmacs"]
+        if ratio < INT8_SPEEDUP_WORTH_NOTING:
+            notes.append(
+                f"int8 GEMMs run only {ratio:.2f}x as fast as fp32 at {threads} thread(s) on this device: int8 "
+                "may not be faster here; `edgeconv sweep --precision fp32,int8` measures it per format"
+            )
+    if peak.get("int8_arithmetic") == "saturating-16bit":
+        notes.append(
+            "onnxruntime's int8 GEMM saturates full-range uint8 x int8 products in 16 bits on this CPU (no VNNI): "
+            "the -7bit int8 schemes (auto picks them) keep int8 accurate here"
+        )
+    return notes
+
+
 def measure_peak(threads: list[int] | None = None, repeats: int = 20) -> dict[str, Any]:
-    """int8 and fp32 GEMM throughput of this device per thread count, with its fingerprint."""
+    """int8 and fp32 GEMM throughput of this device per thread count, with its fingerprint and the int8
+    arithmetic (:func:`int8_gemm_arithmetic`)."""
     require("onnxruntime", "onnx", "edgeconv info --peak")
     counts = threads or default_thread_counts()
     if any(t < 1 for t in counts):
@@ -96,6 +144,7 @@ def measure_peak(threads: list[int] | None = None, repeats: int = 20) -> dict[st
         "runtime": f"onnxruntime {ort.__version__}",
         "gemm": f"MatMulInteger uint8 x int8 and MatMul float32, {GEMM_SIZE}^3, best of {repeats}",
         "threads": per_threads,
+        "int8_arithmetic": int8_gemm_arithmetic(),
         "device": device_info(),
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

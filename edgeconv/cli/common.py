@@ -18,7 +18,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Tables and summaries go to stdout; progress and status to stderr, so `--json` output stays parseable.
 # Piped output gets 120 columns rather than rich's 80, so that tables of file names do not fold.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, highlight=False)
+# stderr lines are never wrapped: a one-line message stays one line for a script that greps it, whatever the width
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class FiniteFloatRange(click.FloatRange):

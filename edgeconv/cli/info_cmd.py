@@ -37,6 +37,9 @@ def parse_thread_counts(text: str | None) -> list[int] | None:
 
 
 def print_peak(peak: dict[str, Any]) -> None:
+    """The peak table, the int8 arithmetic and the notes that follow from them."""
+    from edgeconv.runtime.peak import peak_notes
+
     table = Table(title=f"GEMM peak of {peak['device']['hostname']}", caption=f"{peak['runtime']}: {peak['gemm']}")
     for column in ("threads", "int8 GMAC/s", "fp32 GMAC/s", "int8 / fp32"):
         table.add_column(column, justify="right")
@@ -44,6 +47,9 @@ def print_peak(peak: dict[str, Any]) -> None:
         int8, fp32 = figures["int8_gmacs"], figures["fp32_gmacs"]
         table.add_row(threads, f"{int8:.1f}", f"{fp32:.1f}", f"{int8 / fp32:.2f}x")
     out.print(table)
+    out.print(f"int8 arithmetic on full-range inputs: {peak.get('int8_arithmetic', 'not measured')}")
+    for note in peak_notes(peak):
+        err.print(f"note: {note}")
 
 
 @click.command("info")

@@ -117,3 +117,19 @@ def test_checkpoint_weights_are_exported(tmp_path: Path, cli) -> None:  # type: 
     got = ort.InferenceSession(record["path"], providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
     with torch.no_grad():
         np.testing.assert_allclose(got, model(torch.from_numpy(x)).numpy(), atol=1e-4, rtol=0)
+
+
+def test_the_quantizers_own_sessions_do_not_spin() -> None:
+    # onnxruntime's quantizer opens sessions with default options (spinning thread pools): beside another busy
+    # process one int8 export took 417 s instead of 8 s
+    import onnxruntime
+    from onnxruntime.quantization import quant_utils
+
+    from edgeconv.exporters.onnx import _sessions_without_spinning
+
+    original = onnxruntime.SessionOptions
+    with _sessions_without_spinning():
+        for options in (onnxruntime.SessionOptions(), quant_utils.SessionOptions()):
+            for pool in ("intra", "inter"):
+                assert options.get_session_config_entry(f"session.{pool}_op.allow_spinning") == "0"
+    assert onnxruntime.SessionOptions is original and quant_utils.SessionOptions is original
