@@ -31,8 +31,10 @@ from rich.progress import track
 from edgeconv.cli.sweep_cmd import sweep_command, sweep_config
 from edgeconv.results import open_store
 from edgeconv.runtime.artifact_info import artifact_sha256
-from edgeconv.sweep import Sweep, SweepConfig
+from edgeconv.sweep import SweepConfig, plan_sweep
+from edgeconv.sweep.artifacts import ArtifactMaker
 from edgeconv.sweep.latency_model import LatencyModel, Point
+from edgeconv.sweep.problem import Problem
 from edgeconv.targets import get_target
 
 RESULTS = Path(__file__).parent / "results"
@@ -67,7 +69,8 @@ def verdict(agree: list[dict[str, Any]]) -> str:
 def readme_config(args: list[str]) -> SweepConfig:
     """The SweepConfig of the README's sweep, parsed by the `edgeconv sweep` command itself."""
     params = sweep_command.make_context("sweep", list(args[1:])).params
-    return sweep_config(**{name: params[name] for name in inspect.signature(sweep_config).parameters})
+    config = sweep_config(**{name: params[name] for name in inspect.signature(sweep_config).parameters})
+    return plan_sweep(config).lanes[0].config
 
 
 def measure_rounds(
@@ -99,10 +102,12 @@ def main() -> None:
     # minutes, so half of the grid rounds run just before the sweep and half just after it; each grid point is
     # the median of its rounds.
     with open_store(work / "grid.sqlite") as store:
-        grid_sweep = Sweep(config, work / "grid", store, target, lambda message: None)
-        keys = [(w, r) for r in config.resolutions for w in grid_sweep.candidate_widths(r)]
-        paths = {k: grid_sweep.probe_artifact(*k) for k in track(keys, description="probe artifacts", transient=True)}
-        features = {key: grid_sweep.feature(*key) for key in keys}
+        problem = Problem(config.model, config.data, config.widths)
+        maker = ArtifactMaker(config, problem, target.device())
+        keys = [(w, r) for r in config.resolutions for w in problem.candidate_widths(r)]
+        probes = track(keys, description="probe artifacts", transient=True)
+        paths = {k: maker.probe(*k, work / "grid" / "probes") for k in probes}
+        features = {key: problem.feature(*key) for key in keys}
     rounds: dict[Key, list[float]] = {key: [] for key in keys}
     measure_rounds(target, paths, config, rounds, grid_rounds // 2, "before")
 
@@ -129,7 +134,7 @@ def main() -> None:
         searched_samples = {
             (p["width"], p["resolution"]): [
                 b.stat(config.stat)
-                for b in store.find_benches(artifact_sha256(Path(p["artifact"])), target.device_id, config.threads)
+                for _, b in store.find_benches(artifact_sha256(Path(p["artifact"])), target.device_id, config.threads)
             ]
             for p in summary["probes"]
         }

@@ -56,7 +56,11 @@ def lane_style(index: int, entry: dict[str, Any]) -> dict[str, str]:
 
 
 def _lane_summaries(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {e["lane"]: json.loads((Path(e["out"]) / "sweep.json").read_text()) for e in summary["lanes"]}
+    """Each lane's own summary: embedded in lanes.json (before, each lane wrote OUT/<lane>/sweep.json)."""
+    return {
+        e["lane"]: e["summary"] if "summary" in e else json.loads((Path(e["out"]) / "sweep.json").read_text())
+        for e in summary["lanes"]
+    }
 
 
 def accuracy_plot(summary: dict[str, Any]) -> bytes:

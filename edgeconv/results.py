@@ -12,86 +12,22 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgeconv.errors import EdgeconvError
-from edgeconv.runtime.peak import efficiency
+from edgeconv.results_schema import BENCH_FIELDS, SCHEMA_VERSION, BenchRow, bench_columns, bench_row, create_or_migrate
+from edgeconv.runtime.peak import result_efficiency
 from edgeconv.runtime.result import BenchResult
 
 if TYPE_CHECKING:
     from edgeconv.evaluate import EvalResult
 
 DB_ENV = "EDGECONV_DB"
-SCHEMA_VERSION = 4  # 1: bench; 2: + evaluations; 3: + sweeps; 4: + peaks
 BUSY_TIMEOUT_S = 60.0  # a writer waits this long for another process's write to finish
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS bench (
-    id INTEGER PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    artifact_sha256 TEXT NOT NULL,
-    artifact_name TEXT NOT NULL,
-    model TEXT,
-    width REAL,
-    resolution INTEGER,
-    format TEXT NOT NULL,
-    precision TEXT NOT NULL,
-    backend TEXT NOT NULL,
-    backend_version TEXT NOT NULL,
-    threads INTEGER,
-    device_id TEXT NOT NULL,
-    hostname TEXT,
-    p50_ms REAL NOT NULL,
-    p90_ms REAL NOT NULL,
-    p99_ms REAL NOT NULL,
-    mean_ms REAL NOT NULL,
-    runs INTEGER NOT NULL,
-    noisy INTEGER NOT NULL,
-    result_json TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS bench_artifact_device ON bench (artifact_sha256, device_id);
-CREATE TABLE IF NOT EXISTS evaluations (
-    id INTEGER PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    target_sha256 TEXT NOT NULL,
-    target_name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    model TEXT,
-    width REAL,
-    resolution INTEGER,
-    format TEXT NOT NULL,
-    precision TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    num_images INTEGER NOT NULL,
-    top1 REAL NOT NULL,
-    top5 REAL NOT NULL,
-    top1_agreement REAL,
-    result_json TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS evaluations_target ON evaluations (target_sha256);
-CREATE TABLE IF NOT EXISTS sweeps (
-    id INTEGER PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    out_dir TEXT NOT NULL,
-    model TEXT NOT NULL,
-    budget_ms REAL NOT NULL,
-    stat TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    chosen_sha256 TEXT,
-    summary_json TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS peaks (
-    id INTEGER PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    runtime TEXT NOT NULL,
-    peak_json TEXT NOT NULL
-);
-"""
 
 
 def default_db_path() -> Path:
@@ -103,33 +39,6 @@ def default_db_path() -> Path:
     return Path(user_data_dir("edgeconv", appauthor=False)) / "results.sqlite"
 
 
-@dataclass(frozen=True)
-class BenchRow:
-    """The indexed columns of one stored benchmark (the full record is in ``result``)."""
-
-    id: int
-    created_at: str
-    artifact_name: str
-    artifact_sha256: str
-    model: str | None
-    width: float | None
-    resolution: int | None
-    format: str
-    precision: str
-    backend: str
-    threads: int | None
-    device_id: str
-    hostname: str | None
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    runs: int
-    noisy: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 class ResultsStore:
     """An append-only SQLite file of measurements. Open with :func:`open_store`."""
 
@@ -137,46 +46,20 @@ class ResultsStore:
         self._db = connection
         self.path = path
 
-    def add_bench(self, result: BenchResult) -> int:
-        """Append one benchmark, with its achieved GMAC/s and fraction of the device's GEMM peak when one is
-        stored (``result.efficiency``, set here); returns its row id."""
-        model = result.artifact.get("model") or {}
-        threads = result.backend.get("settings", {}).get("threads")
+    def add_bench(self, result: BenchResult) -> tuple[int, BenchResult]:
+        """Append one benchmark; returns its row id and the record as stored: ``result`` with its achieved
+        GMAC/s and fraction of the device's GEMM peak when a peak is stored (``result`` itself is not changed)."""
         peak = self.find_peak(result.device["device_id"])
         if peak is not None or result.efficiency is None:
-            t = threads if isinstance(threads, int) else None
-            result.efficiency = efficiency(
-                model.get("macs"), result.latency_ms.p50, result.artifact["precision"], t, peak
-            )
+            result = replace(result, efficiency=result_efficiency(result, peak))
+        columns = {**bench_columns(result), "backend_version": result.backend["version"], "result_json": ""}
+        columns["result_json"] = json.dumps(result.to_dict())
         with self._db:
             cursor = self._db.execute(
-                "INSERT INTO bench (created_at, artifact_sha256, artifact_name, model, width, resolution, format,"
-                " precision, backend, backend_version, threads, device_id, hostname, p50_ms, p90_ms, p99_ms,"
-                " mean_ms, runs, noisy, result_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    result.timestamp,
-                    result.artifact["sha256"],
-                    result.artifact["name"],
-                    model.get("model"),
-                    model.get("width"),
-                    model.get("resolution"),
-                    result.artifact["format"],
-                    result.artifact["precision"],
-                    result.backend["name"],
-                    result.backend["version"],
-                    threads if isinstance(threads, int) else None,
-                    result.device["device_id"],
-                    result.device.get("hostname"),
-                    result.latency_ms.p50,
-                    result.latency_ms.p90,
-                    result.latency_ms.p99,
-                    result.latency_ms.mean,
-                    result.runs,
-                    int(result.noisy),
-                    json.dumps(result.to_dict()),
-                ),
+                f"INSERT INTO bench ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                list(columns.values()),
             )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.lastrowid or 0), result
 
     def add_evaluation(self, result: EvalResult) -> int:
         """Append one evaluation; returns its row id."""
@@ -214,16 +97,46 @@ class ResultsStore:
         rows = self._db.execute(query, (limit,) if limit else ()).fetchall()
         return [{"id": row_id, **json.loads(text)} for row_id, text in rows]
 
-    def find_benches(self, sha256: str, device_id: str, threads: int) -> list[BenchResult]:
-        """Every valid stored benchmark of an artifact on a device with a thread count, newest first (a result
-        taken while the device was throttled is not reused)."""
+    def find_benches(self, sha256: str, device_id: str, threads: int) -> list[tuple[int, BenchResult]]:
+        """(row id, result) of every valid stored benchmark of an artifact on a device with a thread count,
+        newest first (a result taken while the device was throttled is not reused)."""
         rows = self._db.execute(
-            "SELECT result_json FROM bench WHERE artifact_sha256 = ? AND device_id = ? AND threads = ?"
-            " ORDER BY id DESC",
+            "SELECT id, result_json FROM bench WHERE artifact_sha256 = ? AND device_id = ? AND threads = ?"
+            " AND invalid = 0 ORDER BY id DESC",
             (sha256, device_id, threads),
         ).fetchall()
-        results = [BenchResult.from_dict(json.loads(row[0])) for row in rows]
-        return [result for result in results if not result.invalid]
+        return [(row_id, BenchResult.from_dict(json.loads(text))) for row_id, text in rows]
+
+    def evaluated_benches(
+        self,
+        device_id: str | None = None,
+        model: str | None = None,
+        fmt: str | None = None,
+        precision: str | None = None,
+        threads: int | None = None,
+        include_invalid: bool = False,
+    ) -> list[tuple[BenchRow, int, float]]:
+        """(bench row, evaluation id, top-1) of every stored benchmark whose artifact has an evaluation (its
+        newest), newest first, filtered in SQL: a device id prefix, family, format, precision, thread count,
+        and valid measurements only unless ``include_invalid``."""
+        where, params = ["1"], []
+        for column, value in (("model", model), ("format", fmt), ("precision", precision), ("threads", threads)):
+            if value is not None:
+                where.append(f"b.{column} = ?")
+                params.append(value)
+        if device_id:
+            where.append("substr(b.device_id, 1, ?) = ?")
+            params += [len(device_id), device_id]
+        if not include_invalid:
+            where.append("b.invalid = 0")
+        query = (
+            f"SELECT {', '.join('b.' + name for name in BENCH_FIELDS)}, e.id, e.top1 FROM bench b"
+            " JOIN evaluations e ON e.id = (SELECT MAX(id) FROM evaluations"
+            " WHERE target_sha256 = b.artifact_sha256 AND kind = 'artifact')"
+            f" WHERE {' AND '.join(where)} ORDER BY b.id DESC"
+        )
+        rows = self._db.execute(query, params).fetchall()
+        return [(bench_row(row[:-2]), int(row[-2]), float(row[-1])) for row in rows]
 
     def find_evaluation(self, sha256: str) -> dict[str, Any] | None:
         """The newest stored evaluation of a checkpoint or artifact, if any."""
@@ -274,15 +187,19 @@ class ResultsStore:
         """(precision, threads) -> median p50 of the valid stored measurements of one model configuration in
         one format on a device."""
         rows = self._db.execute(
-            "SELECT precision, threads, p50_ms, result_json FROM bench WHERE device_id = ? AND model = ?"
-            " AND abs(width - ?) < 1e-9 AND resolution = ? AND format = ? AND threads IS NOT NULL",
+            "SELECT precision, threads, p50_ms FROM bench WHERE device_id = ? AND model = ?"
+            " AND abs(width - ?) < 1e-9 AND resolution = ? AND format = ? AND threads IS NOT NULL AND invalid = 0",
             (device_id, model, width, resolution, fmt),
         ).fetchall()
         found: dict[tuple[str, int], list[float]] = {}
-        for precision, threads, p50, text in rows:
-            if not json.loads(text).get("invalid"):
-                found.setdefault((precision, threads), []).append(p50)
+        for precision, threads, p50 in rows:
+            found.setdefault((precision, threads), []).append(p50)
         return {key: float(np.median(values)) for key, values in found.items()}
+
+    def knows_device(self, prefix: str) -> bool:
+        """Whether a stored benchmark was measured on a device whose id starts with ``prefix``."""
+        query = "SELECT 1 FROM bench WHERE substr(device_id, 1, ?) = ? LIMIT 1"
+        return self._db.execute(query, (len(prefix), prefix)).fetchone() is not None
 
     def latest_sweep(self) -> dict[str, Any] | None:
         """The summary of the most recently finished sweep."""
@@ -291,8 +208,7 @@ class ResultsStore:
 
     def bench_rows(self, limit: int | None = None, model: str | None = None) -> list[BenchRow]:
         """Stored benchmarks, newest first, optionally only those of one model family."""
-        columns = [f.name for f in fields(BenchRow)]
-        query = f"SELECT {', '.join(columns)} FROM bench"
+        query = f"SELECT {', '.join(BENCH_FIELDS)} FROM bench"
         params: list[Any] = []
         if model:
             query += " WHERE model = ?"
@@ -301,9 +217,7 @@ class ResultsStore:
         if limit:
             query += " LIMIT ?"
             params.append(limit)
-        rows = self._db.execute(query, params).fetchall()
-        records = [dict(zip(columns, row, strict=True)) for row in rows]
-        return [BenchRow(**{**record, "noisy": bool(record["noisy"])}) for record in records]
+        return [bench_row(row) for row in self._db.execute(query, params).fetchall()]
 
     def bench_result(self, row_id: int) -> BenchResult:
         """The full stored record of one benchmark."""
@@ -326,8 +240,7 @@ def _prepare(connection: sqlite3.Connection, db_path: Path) -> None:
             if version < SCHEMA_VERSION:  # new or older: create what is missing, once (no write on every open)
                 # write-ahead log: readers never block the writer, and writers queue on the busy timeout
                 connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(_SCHEMA)
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                create_or_migrate(connection)
             return
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) and time.monotonic() < deadline:

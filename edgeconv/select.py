@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from edgeconv.errors import UsageError
-from edgeconv.results import BenchRow, ResultsStore
+from edgeconv.results import ResultsStore
+from edgeconv.results_schema import BenchRow
 from edgeconv.runtime.peak import efficiency
-from edgeconv.runtime.result import BenchResult, median_latency
 
 STATS = ("p50", "p90", "p99", "mean")
 
@@ -72,6 +72,40 @@ class Selection:
         }
 
 
+def make_candidate(rows: list[BenchRow], evaluation_id: int, top1: float, peak: dict[str, Any] | None) -> Candidate:
+    """One artifact's candidate from its measurements on one device with one thread count (newest first):
+    the median of each latency statistic, and the efficiency at the median p50 against the device's ``peak``."""
+    newest = rows[0]
+    latency = {s: float(np.median([r.stat(s) for r in rows])) for s in STATS}
+    compute = efficiency(newest.macs, latency["p50"], newest.precision, newest.threads, peak) or {}
+    return Candidate(
+        artifact_sha256=newest.artifact_sha256,
+        artifact_name=newest.artifact_name,
+        artifact_path=newest.artifact_path or "",
+        model=newest.model,
+        width=newest.width,
+        resolution=newest.resolution,
+        format=newest.format,
+        precision=newest.precision,
+        threads=newest.threads,
+        device_id=newest.device_id,
+        latency_ms=latency,
+        cv=float(np.median([r.cv or 0.0 for r in rows])),
+        size_bytes=int(newest.size_bytes or 0),
+        top1=top1,
+        bench_id=newest.id,
+        evaluation_id=evaluation_id,
+        measurements=len(rows),
+        gmacs=compute.get("gmacs"),
+        fraction_of_peak=compute.get("fraction_of_peak"),
+    )
+
+
+def by_width(found: list[Candidate]) -> list[Candidate]:
+    """Candidates in the order tables list them: by width, then resolution."""
+    return sorted(found, key=lambda c: (c.width or 0, c.resolution or 0))
+
+
 def candidates(
     store: ResultsStore,
     device_id: str | None = None,
@@ -79,64 +113,18 @@ def candidates(
     fmt: str | None = None,
     precision: str | None = None,
     threads: int | None = None,
-    shas: set[str] | None = None,
     include_invalid: bool = False,
 ) -> list[Candidate]:
-    """Artifacts with both an evaluation and a benchmark (on ``device_id`` if given): the newest evaluation and
-    the median of its measurements per thread count and device. Measurements flagged invalid (taken while
-    the device was throttled or too hot) are left out unless ``include_invalid``."""
-    evaluations: dict[str, dict[str, Any]] = {}
-    for record in store.evaluations():
-        if record["kind"] == "artifact":
-            evaluations.setdefault(record["sha256"], record)  # newest first
-    measured: dict[tuple[str, int | None, str], list[tuple[BenchRow, BenchResult]]] = {}
-    for row in store.bench_rows():
-        if row.artifact_sha256 not in evaluations or (device_id and not row.device_id.startswith(device_id)):
-            continue
-        if (model and row.model != model) or (fmt and row.format != fmt) or (precision and row.precision != precision):
-            continue
-        if (threads and row.threads != threads) or (shas is not None and row.artifact_sha256 not in shas):
-            continue
-        result = store.bench_result(row.id)
-        if result.invalid and not include_invalid:
-            continue
+    """Stored artifacts with both an evaluation and a benchmark (on a device whose id starts with
+    ``device_id`` if given): the newest evaluation and the median of the measurements per thread count and
+    device, from one query with the filters in SQL. Measurements flagged invalid (taken while the device was
+    throttled or too hot) are left out unless ``include_invalid``."""
+    measured: dict[tuple[str, int | None, str], tuple[list[BenchRow], int, float]] = {}
+    for row, evaluation_id, top1 in store.evaluated_benches(device_id, model, fmt, precision, threads, include_invalid):
         key = (row.artifact_sha256, row.threads, row.device_id)
-        measured.setdefault(key, []).append((row, result))
-    found = []
-    peaks: dict[str, dict[str, Any] | None] = {}
-    for pairs in measured.values():
-        row, bench = pairs[0]  # the newest measurement; the latency is the median of all of them
-        results = [result for _, result in pairs]
-        evaluation = evaluations[row.artifact_sha256]
-        latency = {s: median_latency(results, s) for s in STATS}
-        if row.device_id not in peaks:
-            peaks[row.device_id] = store.find_peak(row.device_id)
-        macs = (bench.artifact.get("model") or {}).get("macs")
-        compute = efficiency(macs, latency["p50"], row.precision, row.threads, peaks[row.device_id]) or {}
-        found.append(
-            Candidate(
-                artifact_sha256=row.artifact_sha256,
-                artifact_name=row.artifact_name,
-                artifact_path=bench.artifact["path"],
-                model=row.model,
-                width=row.width,
-                resolution=row.resolution,
-                format=row.format,
-                precision=row.precision,
-                threads=row.threads,
-                device_id=row.device_id,
-                latency_ms=latency,
-                cv=float(np.median([r.cv for r in results])),
-                size_bytes=int(bench.artifact["size_bytes"]),
-                top1=float(evaluation["top1"]),
-                bench_id=row.id,
-                evaluation_id=int(evaluation["id"]),
-                measurements=len(results),
-                gmacs=compute.get("gmacs"),
-                fraction_of_peak=compute.get("fraction_of_peak"),
-            )
-        )
-    return sorted(found, key=lambda c: (c.width or 0, c.resolution or 0))
+        measured.setdefault(key, ([], evaluation_id, top1))[0].append(row)
+    peaks = {device: store.find_peak(device) for device in {key[2] for key in measured}}
+    return by_width([make_candidate(rows, e, t, peaks[key[2]]) for key, (rows, e, t) in measured.items()])
 
 
 def select(found: list[Candidate], budget_ms: float, stat: str = "p90") -> Selection:

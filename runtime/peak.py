@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgeconv.errors import UsageError, require
 from edgeconv.runtime.device import available_cores, device_info
+
+if TYPE_CHECKING:
+    from edgeconv.runtime.result import BenchResult
 
 GEMM_SIZE = 1024
 INT8_SPEEDUP_WORTH_NOTING = 1.2  # int8 GEMMs ran 1.0x (first-generation Zen) to 9x (AMX) fp32 on the CPUs seen
@@ -176,3 +179,11 @@ def efficiency(
         "fraction_of_peak": achieved / limit if limit else None,
         "peak_kind": "int8" if precision == "int8" else "fp32",
     }
+
+
+def result_efficiency(result: BenchResult, peak: dict[str, Any] | None) -> dict[str, Any] | None:
+    """:func:`efficiency` of one measurement: its model's MACs at its p50, its precision and thread count."""
+    threads = result.backend.get("settings", {}).get("threads")
+    macs = (result.artifact.get("model") or {}).get("macs")
+    count = threads if isinstance(threads, int) else None
+    return efficiency(macs, result.latency_ms.p50, result.artifact["precision"], count, peak)

@@ -47,16 +47,9 @@ def print_summary(result: BenchResult) -> None:
 
 def compute_line(result: BenchResult) -> str:
     """Achieved GMAC/s and the fraction of the device's GEMM peak, or how to measure that peak."""
-    from edgeconv.runtime.peak import efficiency
+    from edgeconv.runtime.peak import result_efficiency
 
-    threads = result.backend["settings"].get("threads")
-    found = result.efficiency or efficiency(
-        (result.artifact.get("model") or {}).get("macs"),
-        result.latency_ms.p50,
-        result.artifact["precision"],
-        threads,
-        None,
-    )
+    found = result.efficiency or result_efficiency(result, None)
     if found is None:
         return "n/a (the artifact's sidecar does not give its MACs)"
     if found["fraction_of_peak"] is None:
@@ -188,8 +181,7 @@ def bench_command(
             max_rss_mb=max_rss,
             **options,
         )
-    _store(result, no_store, db)
-    _print(result, as_json)
+    _print(_store(result, no_store, db), as_json)
 
 
 def _bench_on(
@@ -214,9 +206,8 @@ def _bench_on(
     chosen = [get_target(spec, accept_new_host_key) for spec in specs]
     with err.status(f"measuring {path.name} on {', '.join(t.name for t in chosen)}..."):
         outcomes = measure_on(chosen, path, threads, settings, **options)
-    results = [o for o in outcomes if isinstance(o, BenchResult)]
+    results = [_store(o, no_store, db) for o in outcomes if isinstance(o, BenchResult)]
     for result in results:
-        _store(result, no_store, db)
         if not (as_json and len(specs) > 1):
             _print(result, as_json)
     if as_json and len(specs) > 1:
@@ -237,10 +228,13 @@ def _print(result: BenchResult, as_json: bool) -> None:
         print_summary(result)
 
 
-def _store(result: BenchResult, no_store: bool, db: str | None) -> None:
+def _store(result: BenchResult, no_store: bool, db: str | None) -> BenchResult:
+    """``result`` as stored (with its fraction of the device's peak, when one is stored), unless ``no_store``."""
     from edgeconv.results import open_store
 
-    if not no_store:
-        with open_store(db) as store:
-            row = store.add_bench(result)
-        err.print(f"stored as result {row} in {store.path}")
+    if no_store:
+        return result
+    with open_store(db) as store:
+        row, stored = store.add_bench(result)
+    err.print(f"stored as result {row} in {store.path}")
+    return stored

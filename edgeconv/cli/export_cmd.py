@@ -40,8 +40,10 @@ def _model_from_args(
                 raise UsageError(
                     f"--{key.replace('_', '-')} {value} conflicts with the checkpoint, which holds {key} {config[key]}"
                 )
-        if resolution is not None:
-            config["resolution"] = resolution  # the same weights run at any input size
+        if resolution is not None:  # the same weights run at any input size the family takes
+            from edgeconv.models.registry import get_spec
+
+            config["resolution"] = get_spec(config["model"]).check_resolution(resolution)
         return net, weights_record(checkpoint), meta
     if model is None:
         raise UsageError("give --model NAME (see `edgeconv models`) or --checkpoint PATH")
@@ -52,25 +54,6 @@ def _model_from_args(
         "note": "random weights, BatchNorm statistics estimated on noise; for latency measurement only",
     }
     return net, weights, {}
-
-
-def _plan(formats: str, precisions: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(format, precision) pairs to export, and a note for each pair a format cannot produce (skipped)."""
-    from edgeconv.runtime.formats import PRECISIONS, get_format
-
-    names = list_formats() if formats == "all" else [f.strip() for f in formats.split(",") if f.strip()]
-    wanted = [p.strip() for p in precisions.split(",") if p.strip()]
-    for precision in wanted:
-        if precision not in PRECISIONS:
-            raise UsageError(f"unknown precision {precision!r} (precisions: {', '.join(PRECISIONS)})")
-    specs = [get_format(name) for name in names]
-    plan = [(s.name, p) for s in specs for p in wanted if p in s.precisions]
-    if not plan:
-        raise UsageError(f"none of the formats {', '.join(names)} produces {', '.join(wanted)}")
-    notes = [
-        f"note: {s.name} export does not produce {p}; skipped" for s in specs for p in wanted if p not in s.precisions
-    ]
-    return plan, notes
 
 
 def _row(artifact: Any) -> list[str]:
@@ -200,16 +183,17 @@ def export_command(
     from edgeconv.exporters.calibration import CalibrationSet, load_calibration
     from edgeconv.exporters.recipe import QuantRecipe
     from edgeconv.models.factory import model_config
+    from edgeconv.plan import parse_formats, parse_precisions, plan_exports
     from edgeconv.runtime.preprocess import Preprocessing
 
-    plan, notes = _plan(formats, "int8" if int8 else precisions)
+    plan, notes = plan_exports(parse_formats(formats), parse_precisions("int8" if int8 else precisions))
     device = _target_device(target, accept_new_host_key) if any(p == "int8" for _, p in plan) else None
     if device is not None and int8_scheme != "auto":
         for fmt in {f for f, p in plan if p == "int8"}:
             get_format(fmt).int8_scheme(int8_scheme, device["int8_path"])
     net, weights, meta = _model_from_args(checkpoint, model, width, resolution, num_classes)
     for note in notes:  # only once every option is known good: an error is one line
-        err.print(note)
+        err.print(f"note: {note}")
     trained = weights["source"] == "checkpoint"
     calibration = pool = data = None
     if any(p == "int8" for _, p in plan):

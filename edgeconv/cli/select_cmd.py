@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from edgeconv.cli.common import FiniteFloatRange, db_option, json_flag, print_json
+from edgeconv.cli.common import FiniteFloatRange, db_option, err, json_flag, print_json, stat_option
 from edgeconv.errors import EdgeconvError
 
 
@@ -12,13 +14,13 @@ from edgeconv.errors import EdgeconvError
 @click.option(
     "--budget-ms", type=FiniteFloatRange(min=0, min_open=True), required=True, help="Latency budget in milliseconds."
 )
-@click.option("--stat", type=click.Choice(["p50", "p90", "p99", "mean"]), default="p90", show_default=True)
+@stat_option
 @click.option(
     "--target",
     default="local",
     show_default=True,
-    help="The device to choose for: local, a target (ssh://..., adb://...; asked for its device id), or a "
-    "device id (prefix) as shown by `edgeconv results`.",
+    help="The device to choose for: local, a stored device id (or its prefix) as `edgeconv results` shows it, or "
+    "a target (ssh://..., adb://..., an ssh_config alias), asked for its device id.",
 )
 @click.option("--model", default=None, help="Only this model family.")
 @click.option("--format", "fmt", default=None, help="Only this format.")
@@ -46,18 +48,10 @@ def select_command(
     """
     from edgeconv.cli.sweep_cmd import print_selection
     from edgeconv.results import open_store
-    from edgeconv.runtime.device import device_info
     from edgeconv.select import candidates, select
 
-    if target == "local":
-        device = str(device_info()["device_id"])
-    elif "://" in target:
-        from edgeconv.targets import get_target
-
-        device = get_target(target).device_id
-    else:
-        device = target
     with open_store(db, create=False) as store:
+        device = _device_for(target, store)
         found = candidates(store, device, model, fmt, precision, threads, include_invalid=include_invalid)
         selection = select(found, budget_ms, stat)
     if as_json:
@@ -66,3 +60,18 @@ def select_command(
         print_selection(selection.to_dict())
     if selection.chosen is None:
         raise EdgeconvError(selection.reason)
+
+
+def _device_for(spec: str, store: Any) -> str:
+    """The device id ``--target`` names: this machine's for ``local``; a stored device id (or a prefix of one)
+    as it is; else a target (``ssh://``, ``adb://`` or an ssh_config alias), asked for its device id, so that
+    an alias never silently matches nothing."""
+    from edgeconv.runtime.device import device_info
+    from edgeconv.targets import get_target
+
+    if spec == "local":
+        return str(device_info()["device_id"])
+    if "://" not in spec and store.knows_device(spec):
+        return spec
+    with err.status(f"asking {spec} for its device id..."):
+        return get_target(spec).device_id

@@ -16,6 +16,7 @@ from edgeconv.cli.common import (
     json_flag,
     out,
     print_json,
+    stat_option,
     target_options,
 )
 from edgeconv.errors import EdgeconvError, require
@@ -133,21 +134,18 @@ def sweep_config(
     cooldown: float = 0.0,
     max_temp: float | None = None,
 ) -> SweepConfig:
-    """The SweepConfig that these `edgeconv sweep` options describe (checked: models, formats, precisions).
-    ``model``, ``fmt`` and ``precision`` may each name several (comma lists, a group of models, ``all``): the
-    config then holds their comma-separated lists, one lane per combination (``edgeconv.sweep.lanes``)."""
+    """The SweepConfig that these `edgeconv sweep` options describe (names parsed: models, formats,
+    precisions). ``model``, ``fmt`` and ``precision`` may each name several (comma lists, a group of models,
+    ``all``): the config then holds their comma-separated lists, one lane per combination, which
+    :func:`edgeconv.sweep.plan_sweep` checks."""
     from edgeconv.models.registry import parse_models
+    from edgeconv.plan import parse_formats, parse_precisions
     from edgeconv.runtime.bench import BenchSettings
     from edgeconv.sweep import SweepConfig
-    from edgeconv.sweep.lanes import parse_formats, parse_precisions
     from edgeconv.sweep.space import parse_resolutions, parse_widths
 
     families = parse_models(model)
     formats, precisions = parse_formats(fmt), parse_precisions(precision)
-    if len(formats) == 1 and len(precisions) == 1:
-        from edgeconv.runtime.formats import get_format
-
-        get_format(formats[0]).check_precision(precisions[0])
     return SweepConfig(
         model=",".join(families),
         budget_ms=budget_ms,
@@ -182,13 +180,7 @@ def sweep_config(
     help="With several models: the one marked as baseline in tables and plots [default: the first classic baseline].",
 )
 @click.option("--budget-ms", type=FiniteFloatRange(min=0, min_open=True), required=True, help="Latency budget.")
-@click.option(
-    "--stat",
-    type=click.Choice(["p50", "p90", "p99", "mean"]),
-    default="p90",
-    show_default=True,
-    help="Latency statistic the budget applies to (MLPerf single-stream uses p90).",
-)
+@stat_option
 @click.option("--widths", default=None, help="Candidate widths, e.g. 0.35,0.5,0.75,1.0,1.4 (the default).")
 @click.option("--width-range", default=None, help="Candidate widths LOW:HIGH in steps of 0.05, e.g. 0.25:1.4.")
 @click.option("--resolutions", default="224", show_default=True, help="Candidate input sizes, e.g. 224,192,160.")
@@ -272,16 +264,11 @@ def sweep_command(
     """
     require("torch", "host", "edgeconv sweep")
     from edgeconv.results import open_store
-    from edgeconv.sweep import Sweep
-    from edgeconv.sweep.lanes import check_lanes, lane_config, plan_lanes, run_lanes
+    from edgeconv.sweep import plan_sweep, run_sweep
     from edgeconv.targets import get_target
     from edgeconv.targets.fleet import expand
 
-    config = sweep_config(**options)
-    lanes, notes = plan_lanes(config.model.split(","), config.format.split(","), config.precision.split(","))
-    check_lanes(config, lanes, baseline)
-    if len(lanes) == 1:
-        config = lane_config(config, lanes[0])
+    plan = plan_sweep(sweep_config(**options), baseline)
     specs = expand(targets)
     if len(specs) > 1:
         from edgeconv.sweep.fleet import run_fleet
@@ -292,7 +279,7 @@ def sweep_command(
             raise EdgeconvError(f"{sum('error' in d for d in fleet['devices'])} of {len(specs)} device sweeps failed")
         return
     chosen_target = get_target(specs[0], accept_new_host_key)
-    for note in notes:  # only once every option is known good: an error is one line
+    for note in plan.notes:  # only once every option is known good: an error is one line
         err.print(f"note: {note}")
     with _out_lock(Path(out_dir)), open_store(db) as store, err.status("sweeping...") as status:
 
@@ -302,14 +289,11 @@ def sweep_command(
 
         for line in recover(Path(out_dir), recursive=True):
             log(line)
-        if len(lanes) > 1:
-            summary = run_lanes(config, lanes, baseline, Path(out_dir), store, chosen_target, log)
-        else:
-            summary = Sweep(config, Path(out_dir), store, chosen_target, log).run()
+        summary = run_sweep(plan, Path(out_dir), store, chosen_target, log)
     if as_json:
         print_json(summary)
         return
-    if len(lanes) > 1:
+    if len(plan.lanes) > 1:
         print_lanes(summary)
         print_selection(summary["selection"])
         err.print(f"summary in {Path(out_dir) / 'lanes.json'}; `edgeconv report --sweep {out_dir}` for the report")

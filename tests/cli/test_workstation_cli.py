@@ -60,7 +60,10 @@ def test_models_table(cli) -> None:  # type: ignore[no-untyped-def]
         (["--model", "mobilenetv2", "--resolution", "16"], "resolution must be an integer >= 32"),
         (["--model", "mobilenetv2", "--num-classes", "1"], "num_classes must be an integer >= 2"),
         (["--model", "mobilenetv2", "--format", "onxx"], "unknown export format 'onxx'; did you mean 'onnx'?"),
-        (["--model", "mobilenetv2", "--precision", "int4"], "unknown precision 'int4' (precisions: fp32, fp16, int8)"),
+        (
+            ["--model", "mobilenetv2", "--precision", "int4"],
+            "unknown precision 'int4' (precisions: fp32, fp16, int8, or all)",
+        ),
         (["--model", "mobilenetv2", "--int8", "--calib", "/nonexistent/dir"], "does not exist"),
         (["--width", "0.5"], "give --model NAME"),
     ],
@@ -196,7 +199,41 @@ def test_export_skips_pairs_a_format_cannot_make(cli, tmp_path: Path) -> None:  
         tmp_path,
     )
     assert result.code == 0, result.stderr
-    assert "onnx export does not produce fp16; skipped" in result.stderr
+    assert "note: onnx does not produce fp16; skipped" in result.stderr
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".bin", ".json", ".xml"]
     only_onnx = cli("export", "-m", "mobilenetv2", "--format", "onnx", "--precision", "fp16", "-o", tmp_path)
     assert only_onnx.code == 1 and "none of the formats onnx produces fp16" in only_onnx.stderr
+
+
+@pytest.mark.parametrize(
+    ("resolution", "message"),
+    [("16", "resolution must be an integer >= 32, got 16"), ("4096", "resolution must be at most 2048 px")],
+)
+def test_a_checkpoints_resolution_is_checked_like_a_models(
+    cli, trained_checkpoint: Path, tmp_path: Path, resolution: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    # --resolution on a checkpoint once went straight into the model's config, past the family's minimum and the cap
+    out = tmp_path / "out"
+    result = cli(
+        "export", "--checkpoint", trained_checkpoint, "--resolution", resolution, "--format", "onnx", "--out", out
+    )
+    assert_one_line_error(result, message)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_checkpoint_exports_at_another_resolution(cli, trained_checkpoint: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli(
+        "export",
+        "--checkpoint",
+        trained_checkpoint,
+        "--resolution",
+        "48",
+        "--format",
+        "onnx",
+        "--out",
+        tmp_path,
+        "--json",
+    )
+    assert result.code == 0, result.stderr
+    (artifact,) = json.loads(result.stdout)
+    assert artifact["model"]["resolution"] == 48 and artifact["input"]["shape"] == [1, 3, 48, 48]

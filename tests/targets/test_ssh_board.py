@@ -104,6 +104,37 @@ def test_peak_of_the_board_is_measured_there_and_stored_here(
     assert 0 < fraction < 1  # a tiny depthwise network reaches a small part of a fp32 GEMM's throughput
 
 
+def test_select_asks_a_target_for_its_device_id(
+    board: Board, remote_cli: Any, installed: str, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    from edgeconv.evaluate import EvalResult
+    from edgeconv.results import open_store
+
+    db = tmp_path / "results.sqlite"
+    bench = remote_cli(
+        "bench", str(tiny_onnx), "--target", installed, "-t", "1", "--runs", "10", "--db", str(db), "--json"
+    )
+    assert bench.returncode == 0, bench.stderr
+    measured = json.loads(bench.stdout)
+    artifact = measured["artifact"]
+    evaluation = EvalResult(
+        artifact["path"], "artifact", artifact["sha256"], artifact["model"], "onnx", "fp32", {"kind": "digits"},
+        100, 0.8, 1.0, ["a"], [[100]], None, 0.1, "2026-12-03T00:00:00",
+    )  # fmt: skip
+    with open_store(db) as store:
+        store.add_evaluation(evaluation)
+    device_id = measured["device"]["device_id"]
+    for spec in (installed, device_id[:6]):  # a target asked for its id, a stored id by its prefix
+        chosen = remote_cli("select", "--budget-ms", "1000", "--target", spec, "--db", str(db), "--json")
+        assert chosen.returncode == 0, chosen.stderr
+        assert json.loads(chosen.stdout)["chosen"]["device_id"] == device_id
+    # an ssh_config alias is a target, never a device-id prefix that silently matches nothing: this one has no
+    # edgeconv in its default directory, and says so
+    alias = remote_cli("select", "--budget-ms", "1000", "--target", "edgeconv-board", "--db", str(db))
+    lines = alias.stderr.strip().splitlines()
+    assert alias.returncode == 1 and len(lines) == 1 and "no candidates" not in lines[0], alias.stderr
+
+
 def test_runtime_missing_on_the_board(
     board: Board, remote_cli: Any, installed: str, tiny_tflite: Path, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgeconv.results import open_store
 from edgeconv.runtime.bench import BenchSettings
-from edgeconv.sweep import Sweep, SweepConfig
+from edgeconv.sweep import SweepConfig, plan_sweep, run_sweep
 from edgeconv.targets import get_target
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def test_sweep_over_ssh_survives_a_cut_connection_and_resumes(board: Board, inst
     db = tmp_path / "results.sqlite"
     cutting = CutSecondMeasurement(get_target(installed), board)
     with open_store(db) as store:
-        summary = Sweep(CONFIG, tmp_path / "out", store, cutting, log.append).run()
+        summary = run_sweep(plan_sweep(CONFIG), tmp_path / "out", store, cutting, log.append)
     assert any(line.startswith("retry") and "lost the connection" in line for line in log), log
     assert summary["target"] == installed and summary["selection"]["chosen"] is not None
     rows = sqlite3.connect(db).execute("SELECT id, result_json FROM bench ORDER BY id").fetchall()
@@ -71,6 +71,6 @@ def test_sweep_over_ssh_survives_a_cut_connection_and_resumes(board: Board, inst
     assert all('"samples_ms"' in text and '"device_path"' in text for _, text in rows)  # complete board results
 
     with open_store(db) as store:
-        again = Sweep(CONFIG, tmp_path / "out", store, get_target(installed), log.append).run()
+        again = run_sweep(plan_sweep(CONFIG), tmp_path / "out", store, get_target(installed), log.append)
     assert again["reused_measurements"] >= summary["measurements"]
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM bench").fetchone() == (len(rows),)  # nothing new

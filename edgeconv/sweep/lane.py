@@ -1,0 +1,221 @@
+"""``run_lane``: one lane's latency search on random-weight probes, then its finalists trained, exported,
+evaluated and measured; returns a typed :class:`LaneOutcome` and persists nothing itself.
+
+Latency does not depend on the weights, so the search measures probe artifacts (cheap to make) and only the
+finalists (per resolution, the widest width under budget and the next narrower one measured) are trained.
+Every result is stored as soon as it exists, and every step first looks for its result (files, rows in the
+results database), so an interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from edgeconv.checkpoint import load_checkpoint, weights_record
+from edgeconv.evaluate import DataCache, evaluate
+from edgeconv.exporters.gate import AccuracyGateError
+from edgeconv.models import create_model
+from edgeconv.models.factory import model_config, model_stem
+from edgeconv.runtime.artifact_info import artifact_sha256
+from edgeconv.select import Candidate, Selection, by_width, make_candidate, select
+from edgeconv.sweep.artifacts import ArtifactMaker
+from edgeconv.sweep.config import Lane
+from edgeconv.sweep.latency_model import LatencyModel
+from edgeconv.sweep.measurer import Measurer
+from edgeconv.sweep.problem import Problem
+from edgeconv.sweep.search import CONFIRM_SAMPLES, SearchResult, search_width
+from edgeconv.sweep.trainer import Trainer
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class LaneOutcome:
+    """What one lane found: its searches, probes, finalists, candidates and selection."""
+
+    lane: Lane
+    searches: list[SearchResult]
+    probes: list[dict[str, Any]]
+    finalists: list[tuple[float, int]]
+    latency_model: LatencyModel
+    model_curve: list[dict[str, Any]]
+    exhaustive_measurements: int
+    reused_measurements: int
+    int8_scheme: str | None
+    selection: Selection
+    device: dict[str, Any] | None = None  # the target's fingerprint, from the lane's measurements
+
+    @property
+    def fits(self) -> bool:
+        return any(s.best_width is not None for s in self.searches)
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        return self.selection.candidates
+
+    def efficiency(self) -> dict[str, Any]:
+        """What this family's probes cost on the target per unit of work and of size: the median over the
+        probes of milliseconds per GMAC and per million parameters, and the fastest probe."""
+        if not self.probes:
+            return {}
+        fastest = min(self.probes, key=lambda p: p["latency_ms"])
+        return {
+            "ms_per_gmac": float(np.median([p["latency_ms"] / (p["mmacs"] / 1e3) for p in self.probes])),
+            "ms_per_mparam": float(np.median([p["latency_ms"] / p["mparams"] for p in self.probes])),
+            "fastest": {k: fastest[k] for k in ("width", "resolution", "latency_ms", "mmacs", "mparams")},
+            "probes": len(self.probes),
+        }
+
+    def searches_dict(self) -> list[dict[str, Any]]:
+        return [
+            {"resolution": s.resolution, "best_width": s.best_width, "measurements": s.measurements}
+            for s in self.searches
+        ]
+
+
+def run_lane(
+    lane: Lane,
+    problem: Problem,
+    maker: ArtifactMaker,
+    measurer: Measurer,
+    trainer: Trainer,
+    lane_dir: Path,
+    train_dir: Path,
+    log: Log,
+) -> LaneOutcome:
+    """Search, then finish the finalists of ``lane``; probes go to ``lane_dir/probes``, finalists are trained
+    in ``train_dir/<stem>/`` (shared by the family's lanes) and exported beside their checkpoints."""
+    config = lane.config
+    model = LatencyModel()
+    probes: dict[tuple[float, int], dict[str, Any]] = {}
+
+    def probe(width: float, resolution: int, samples: int = 1) -> float:
+        path = maker.probe(width, resolution, lane_dir / "probes")
+        value = measurer.latency(path, samples)
+        mmacs, mparams, _ = problem.feature(width, resolution)
+        probes.pop((width, resolution), None)  # the latest measurement last
+        probes[(width, resolution)] = {
+            "width": width,
+            "resolution": resolution,
+            "latency_ms": value,
+            "samples": samples,
+            "mmacs": mmacs,
+            "mparams": mparams,
+            "artifact": str(path),
+        }
+        note = f" (median of {samples})" if samples > 1 else ""
+        log(f"probe  w{width:g} r{resolution}: {config.stat} {value:.3f} ms{note}")
+        return value
+
+    searches = []
+    for resolution in config.resolutions:
+        widths = problem.candidate_widths(resolution)
+        log(f"search r{resolution}: {len(widths)} distinct widths {widths[0]:g}..{widths[-1]:g}")
+        search = search_width(widths, resolution, config.budget_ms, probe, problem.feature, model)
+        searches.append(search)
+        found = f"w{search.best_width:g}" if search.best_width is not None else "no width fits"
+        log(f"search r{resolution}: {found} after {search.measurements} of {len(widths)} measurements")
+    finalists = _finalists(searches, problem)
+    peak = measurer.store.find_peak(measurer.device_id)
+    teacher: nn.Module | None = None
+    found_candidates = []
+    for index, (width, resolution) in enumerate(finalists):  # widest first: the teacher when distilling
+        checkpoint = _trained(lane, problem, trainer, train_dir, width, resolution, teacher if index else None, log)
+        if config.distil and index == 0:
+            teacher = load_checkpoint(checkpoint)[0]
+        candidate = _finish(checkpoint, problem, maker, measurer, peak, config.remeasure, log)
+        if candidate is not None:
+            found_candidates.append(candidate)
+    return LaneOutcome(
+        lane=lane,
+        searches=searches,
+        probes=list(probes.values()),
+        finalists=finalists,
+        latency_model=model,
+        model_curve=[_curve(model, problem, r) for r in config.resolutions],
+        exhaustive_measurements=sum(len(problem.candidate_widths(r)) for r in config.resolutions),
+        reused_measurements=measurer.reused,
+        int8_scheme=maker.int8_scheme,
+        selection=select(by_width(found_candidates), config.budget_ms, config.stat),
+    )
+
+
+def _finalists(searches: list[SearchResult], problem: Problem) -> list[tuple[float, int]]:
+    """Per resolution: the widest width under budget and the next narrower measured width; widest first."""
+    chosen = []
+    for search in searches:
+        if search.best_width is None:
+            continue
+        chosen.append((search.best_width, search.resolution))
+        narrower = [w for w in search.measured if w < search.best_width]
+        if narrower:
+            chosen.append((max(narrower), search.resolution))
+    return sorted(chosen, key=lambda wr: problem.feature(*wr)[0], reverse=True)
+
+
+def _trained(
+    lane: Lane,
+    problem: Problem,
+    trainer: Trainer,
+    train_dir: Path,
+    width: float,
+    resolution: int,
+    teacher: nn.Module | None,
+    log: Log,
+) -> Path:
+    """The finalist's checkpoint, trained now unless a previous run finished it."""
+    stem = model_stem({"model": lane.family, "width": width, "resolution": resolution})
+    run_dir = train_dir / stem
+    checkpoint = run_dir / f"{stem}.pt"
+    if checkpoint.is_file() and checkpoint.with_suffix(".train.json").is_file():
+        log(f"train  w{width:g} r{resolution}: done in an earlier run")
+        return checkpoint
+    data = problem.splits(resolution)
+    net = create_model(lane.family, width, len(data.class_names), resolution)
+    log(f"train  w{width:g} r{resolution}: {lane.config.epochs} epochs" + (" (distilled)" if teacher else ""))
+    return trainer(net, data, run_dir, teacher, lambda line: log(f"train  w{width:g} r{resolution}: {line}"))
+
+
+def _finish(
+    checkpoint: Path,
+    problem: Problem,
+    maker: ArtifactMaker,
+    measurer: Measurer,
+    peak: dict[str, Any] | None,
+    remeasure: bool,
+    log: Log,
+) -> Candidate | None:
+    """Export, evaluate and measure a trained finalist; its candidate (None if int8 failed the gate or no
+    measurement of it is valid)."""
+    net, meta = load_checkpoint(checkpoint)
+    data = problem.splits(model_config(net)["resolution"])
+    try:
+        path = maker.make(net, checkpoint.parent, weights_record(checkpoint), meta, data.val)
+    except AccuracyGateError as exc:  # drops this candidate, not the sweep
+        log(f"export {checkpoint.stem}: {exc}")
+        return None
+    sha = artifact_sha256(path)
+    evaluation = None if remeasure else measurer.store.find_evaluation(sha)
+    if evaluation is None:
+        result = evaluate(path, DataCache(None))
+        evaluation = {"id": measurer.store.add_evaluation(result), **result.to_dict()}
+    latency = measurer.latency(path, CONFIRM_SAMPLES)  # the selection rests on it: a median, like the search's
+    log(f"result {path.name}: top-1 {evaluation['top1']:.2%}, {measurer.stat} {latency:.3f} ms")
+    rows = [row for row in measurer.rows(sha) if not row.invalid]
+    return make_candidate(rows, int(evaluation["id"]), float(evaluation["top1"]), peak) if rows else None
+
+
+def _curve(model: LatencyModel, problem: Problem, resolution: int) -> dict[str, Any]:
+    """The fitted model's prediction over every candidate width at ``resolution`` (for the report)."""
+    widths = problem.candidate_widths(resolution)
+    return {
+        "resolution": resolution,
+        "widths": widths,
+        "predicted_ms": [model.predict(*problem.feature(w, resolution)) for w in widths],
+    }

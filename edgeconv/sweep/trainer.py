@@ -1,0 +1,40 @@
+"""``Trainer``: how a sweep turns a finalist into a checkpoint. The sweep passes one in; ``FitTrainer`` is
+edgeconv's own training (``edgeconv.train.fit`` with a ``TrainConfig``, from pretrained weights if given)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from torch import nn
+
+from edgeconv.data import DataSplits
+from edgeconv.train import TrainConfig, fit, load_pretrained
+
+Log = Callable[[str], None]
+
+
+class Trainer(Protocol):
+    """Trains ``net`` on ``data`` into ``run_dir`` (distilled from ``teacher`` if given); returns the checkpoint
+    (``run_dir/<stem>.pt``, with its ``<stem>.train.json`` record beside it)."""
+
+    def __call__(self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: nn.Module | None, log: Log) -> Path:
+        """Train and return the checkpoint's path."""
+        ...
+
+
+@dataclass(frozen=True)
+class FitTrainer:
+    """edgeconv's training recipe, from random or pretrained (``weights``) initialisation."""
+
+    config: TrainConfig = field(default_factory=TrainConfig)
+    weights: str | None = None
+
+    def __call__(self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: nn.Module | None, log: Log) -> Path:
+        """Fit ``net`` and return its best checkpoint."""
+        init = load_pretrained(net, self.weights).to_dict() if self.weights else {"source": "random-init"}
+        result = fit(net, data, self.config, run_dir, teacher, {"init": init})
+        log(f"val top-1 {result.best['val_top1']:.2%} in {result.seconds:.0f} s")
+        return result.checkpoint
