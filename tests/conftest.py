@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tiny_artifacts import FIXTURES, copy_tiny
-
-TEST_MODEL = FIXTURES / "digits_mobilenetv2_w0.35_r32.pt"
+from tiny_artifacts import TEST_MODEL, copy_tiny
 
 
 @pytest.fixture(autouse=True)

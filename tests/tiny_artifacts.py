@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures"
+TEST_MODEL = FIXTURES / "digits_mobilenetv2_w0.35_r32.pt"  # the trained test checkpoint (make_fixtures.py)
 
 TINY = {
     "onnx": ("tiny_mobilenetv2_fp32.onnx", "tiny_mobilenetv2_fp32.onnx.json"),

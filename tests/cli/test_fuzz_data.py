@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import TEST_MODEL
 from fuzzing import assert_clean_error, fresh, fuzz_settings, record, run_cli
 from hypothesis import given, seed
 from hypothesis import strategies as st
 from PIL import Image
+from tiny_artifacts import TEST_MODEL
 
 from edgeconv.data import load_data
 from edgeconv.models import create_model
