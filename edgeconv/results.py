@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edgeconv.errors import EdgeconvError
-from edgeconv.results_schema import BENCH_FIELDS, SCHEMA_VERSION, BenchRow, bench_columns, bench_row, create_or_migrate
+from edgeconv.results_schema import (
+    BENCH_FIELDS,
+    SCHEMA_VERSION,
+    BenchFilter,
+    BenchRow,
+    bench_columns,
+    bench_row,
+    create_or_migrate,
+)
 from edgeconv.runtime.peak import result_efficiency
 from edgeconv.runtime.result import BenchResult
 
@@ -107,33 +115,15 @@ class ResultsStore:
         ).fetchall()
         return [(row_id, BenchResult.from_dict(json.loads(text))) for row_id, text in rows]
 
-    def evaluated_benches(
-        self,
-        device_id: str | None = None,
-        model: str | None = None,
-        fmt: str | None = None,
-        precision: str | None = None,
-        threads: int | None = None,
-        include_invalid: bool = False,
-    ) -> list[tuple[BenchRow, int, float]]:
-        """(bench row, evaluation id, top-1) of every stored benchmark whose artifact has an evaluation (its
-        newest), newest first, filtered in SQL: a device id prefix, family, format, precision, thread count,
-        and valid measurements only unless ``include_invalid``."""
-        where, params = ["1"], []
-        for column, value in (("model", model), ("format", fmt), ("precision", precision), ("threads", threads)):
-            if value is not None:
-                where.append(f"b.{column} = ?")
-                params.append(value)
-        if device_id:
-            where.append("substr(b.device_id, 1, ?) = ?")
-            params += [len(device_id), device_id]
-        if not include_invalid:
-            where.append("b.invalid = 0")
+    def evaluated_benches(self, which: BenchFilter) -> list[tuple[BenchRow, int, float]]:
+        """(bench row, evaluation id, top-1) of every stored benchmark ``which`` admits whose artifact has an
+        evaluation (its newest), newest first, in one query."""
+        where, params = which.where("b")
         query = (
             f"SELECT {', '.join('b.' + name for name in BENCH_FIELDS)}, e.id, e.top1 FROM bench b"
             " JOIN evaluations e ON e.id = (SELECT MAX(id) FROM evaluations"
             " WHERE target_sha256 = b.artifact_sha256 AND kind = 'artifact')"
-            f" WHERE {' AND '.join(where)} ORDER BY b.id DESC"
+            f" WHERE {where} ORDER BY b.id DESC"
         )
         rows = self._db.execute(query, params).fetchall()
         return [(bench_row(row[:-2]), int(row[-2]), float(row[-1])) for row in rows]

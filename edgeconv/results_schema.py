@@ -190,3 +190,31 @@ def bench_row(record: tuple[Any, ...]) -> BenchRow:
     """A ``SELECT`` of :data:`BENCH_FIELDS` as a :class:`BenchRow`."""
     values = dict(zip(BENCH_FIELDS, record, strict=True))
     return BenchRow(**{**values, "noisy": bool(values["noisy"]), "invalid": bool(values["invalid"])})
+
+
+@dataclass(frozen=True)
+class BenchFilter:
+    """Which stored benchmarks a selection reads: a device id prefix, family, format, precision and thread
+    count (None: any), and only valid measurements unless ``include_invalid``."""
+
+    device_id: str | None = None
+    model: str | None = None
+    format: str | None = None
+    precision: str | None = None
+    threads: int | None = None
+    include_invalid: bool = False
+
+    def where(self, table: str = "bench") -> tuple[str, list[Any]]:
+        """The SQL condition on ``table``'s columns, and its parameters."""
+        clauses, params = ["1"], []
+        for column in ("model", "format", "precision", "threads"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f"{table}.{column} = ?")
+                params.append(value)
+        if self.device_id:
+            clauses.append(f"substr({table}.device_id, 1, ?) = ?")
+            params += [len(self.device_id), self.device_id]
+        if not self.include_invalid:
+            clauses.append(f"{table}.invalid = 0")
+        return " AND ".join(clauses), params

@@ -13,7 +13,7 @@ import numpy as np
 
 from edgeconv.errors import UsageError
 from edgeconv.results import ResultsStore
-from edgeconv.results_schema import BenchRow
+from edgeconv.results_schema import BenchFilter, BenchRow
 from edgeconv.runtime.peak import efficiency
 
 STATS = ("p50", "p90", "p99", "mean")
@@ -106,21 +106,12 @@ def by_width(found: list[Candidate]) -> list[Candidate]:
     return sorted(found, key=lambda c: (c.width or 0, c.resolution or 0))
 
 
-def candidates(
-    store: ResultsStore,
-    device_id: str | None = None,
-    model: str | None = None,
-    fmt: str | None = None,
-    precision: str | None = None,
-    threads: int | None = None,
-    include_invalid: bool = False,
-) -> list[Candidate]:
-    """Stored artifacts with both an evaluation and a benchmark (on a device whose id starts with
-    ``device_id`` if given): the newest evaluation and the median of the measurements per thread count and
-    device, from one query with the filters in SQL. Measurements flagged invalid (taken while the device was
-    throttled or too hot) are left out unless ``include_invalid``."""
+def candidates(store: ResultsStore, which: BenchFilter | None = None) -> list[Candidate]:
+    """Stored artifacts with both an evaluation and a benchmark that ``which`` admits (default: every valid
+    one): the newest evaluation and the median of the measurements per thread count and device, from one
+    query with the filters in SQL."""
     measured: dict[tuple[str, int | None, str], tuple[list[BenchRow], int, float]] = {}
-    for row, evaluation_id, top1 in store.evaluated_benches(device_id, model, fmt, precision, threads, include_invalid):
+    for row, evaluation_id, top1 in store.evaluated_benches(which or BenchFilter()):
         key = (row.artifact_sha256, row.threads, row.device_id)
         measured.setdefault(key, ([], evaluation_id, top1))[0].append(row)
     peaks = {device: store.find_peak(device) for device in {key[2] for key in measured}}

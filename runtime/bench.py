@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,11 +31,24 @@ class BenchSettings:
     """How long to warm up and measure. A phase ends when both its count and its time are reached,
     or when ``max_seconds`` has passed (a guard for very slow models)."""
 
-    warmup_runs: int = 10
-    warmup_seconds: float = 0.5
-    runs: int = 50
-    min_seconds: float = 1.0
-    max_seconds: float = 120.0
+    # metadata: the option every command that measures declares for the field (edgeconv.cli.options)
+    warmup_runs: int = field(default=10, metadata={"flag": "--warmup", "min": 0, "help": "Minimum warm-up runs."})
+    warmup_seconds: float = field(
+        default=0.5, metadata={"flag": "--warmup-seconds", "min": 0, "help": "Minimum warm-up time."}
+    )
+    runs: int = field(default=50, metadata={"flag": "--runs", "min": 1, "help": "Minimum measured runs."})
+    min_seconds: float = field(
+        default=1.0, metadata={"flag": "--min-seconds", "min": 0, "help": "Minimum measured time."}
+    )
+    max_seconds: float = field(
+        default=120.0,
+        metadata={
+            "flag": "--max-seconds",
+            "min": 0,
+            "min_open": True,
+            "help": "Stop each phase after this long even if the minimum run count is not reached.",
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.warmup_runs < 0 or self.runs < 1:

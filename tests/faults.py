@@ -151,6 +151,9 @@ def read_database(path: Path) -> Database:
         return Database(True, {}, {})
     with contextlib.closing(sqlite3.connect(path, timeout=60)) as connection:
         intact = connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "bench" not in tables:  # a file its creator has not yet given tables (or killed before it could)
+            return Database(intact, {}, {})
         rows = connection.execute("SELECT id, artifact_sha256, result_json FROM bench").fetchall()
     return Database(intact, {row: result for row, _, result in rows}, {row: sha for row, sha, _ in rows})
 

@@ -1,7 +1,9 @@
 """The wheel and the sdist hold every module of the source tree (an editable install would hide a missing one).
 
-Builds the sdist and, from it, the wheel with the standard PEP 517 front end (as pip does for a user without a
-wheel), and compares both with the files under edgeconv/, exporters/ and runtime/.
+The sdist and, from it, the wheel are built with the standard PEP 517 front end (as pip does for a user without
+a wheel) and compared with the files under edgeconv/, exporters/ and runtime/. ``make test`` builds them once
+(``make wheel``, into a clean dist/) and names the directory in ``$EDGECONV_DIST``; without it they are built
+here from a clean copy.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from built_dists import prebuilt
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_TREES = {"edgeconv": "edgeconv", "exporters": "edgeconv/exporters", "runtime": "edgeconv/runtime"}
@@ -31,6 +34,9 @@ def source_modules() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    built = prebuilt()
+    if built is not None:
+        return built
     # a clean copy: build artefacts of an editable install (*.egg-info/SOURCES.txt, build/) would otherwise
     # carry files that discovery no longer finds into the sdist, and from there into the wheel
     source = tmp_path_factory.mktemp("src") / "edgeconv"

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from edgeconv.cli.common import FiniteFloatRange, backend_options, db_option, err, json_flag, out, target_options
+from edgeconv.cli.options import bench_settings_from, bench_settings_options, conditions_options, threads_option
 from edgeconv.errors import ArtifactError
 from edgeconv.runtime.result import BenchResult
 
@@ -59,37 +60,9 @@ def compute_line(result: BenchResult) -> str:
 
 @click.command("bench")
 @click.argument("model_file", type=click.Path(dir_okay=False))
-@click.option(
-    "--threads",
-    "-t",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Inference threads. [default: the cores this process may use]",
-)
-@click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="Minimum warm-up runs.")
-@click.option(
-    "--warmup-seconds", type=FiniteFloatRange(min=0), default=0.5, show_default=True, help="Minimum warm-up time."
-)
-@click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Minimum measured runs.")
-@click.option(
-    "--min-seconds", type=FiniteFloatRange(min=0), default=1.0, show_default=True, help="Minimum measured time."
-)
-@click.option(
-    "--max-seconds",
-    type=FiniteFloatRange(min=0, min_open=True),
-    default=120.0,
-    show_default=True,
-    help="Stop each phase after this long even if the minimum run count is not reached.",
-)
-@click.option(
-    "--cooldown", type=FiniteFloatRange(min=0), default=0.0, show_default=True, help="Idle this many seconds first."
-)
-@click.option(
-    "--max-temp",
-    type=FiniteFloatRange(min=0, min_open=True),
-    default=None,
-    help="Wait until the CPU is at most this hot (C) before measuring; a result that ends hotter is flagged invalid.",
-)
+@threads_option(None, "Inference threads. [default: the cores this process may use]")
+@bench_settings_options
+@conditions_options
 @click.option(
     "--max-rss",
     type=FiniteFloatRange(min=0, min_open=True),
@@ -105,11 +78,6 @@ def compute_line(result: BenchResult) -> str:
 def bench_command(
     model_file: str,
     threads: int | None,
-    warmup: int,
-    warmup_seconds: float,
-    runs: int,
-    min_seconds: float,
-    max_seconds: float,
     as_json: bool,
     no_store: bool,
     db: str | None,
@@ -126,9 +94,9 @@ def bench_command(
     --min-seconds are reached (like TFLite's benchmark_model). Reports p50/p90/p99, flags noisy runs, and
     appends the result to the results database. --json prints the full BenchResult (raw samples included).
     """
-    from edgeconv.runtime import BenchSettings, bench
+    from edgeconv.runtime import bench
 
-    settings = BenchSettings(warmup, warmup_seconds, runs, min_seconds, max_seconds)
+    settings = bench_settings_from(options)  # the rest of ``options`` are the backends' own settings
     from edgeconv.runtime.formats import format_for
     from edgeconv.targets.fleet import expand
 

@@ -119,19 +119,6 @@ def int8_scheme_option(function: F) -> F:
     )(function)
 
 
-def stat_option(function: F) -> F:
-    """``--stat``: the latency statistic a budget applies to, one of :data:`edgeconv.select.STATS`."""
-    from edgeconv.select import STATS
-
-    return click.option(
-        "--stat",
-        type=click.Choice(STATS),
-        default="p90",
-        show_default=True,
-        help="Latency statistic the budget applies to (MLPerf single-stream uses p90).",
-    )(function)
-
-
 def json_flag(function: F) -> F:
     """``--json``: the same in every command: machine-readable JSON on stdout instead of the table (progress
     and notes stay on stderr). To keep it in a file: ``edgeconv CMD ... --json > out.json``."""

@@ -9,7 +9,6 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import db_option, err, json_flag, out, print_json, target_options
-from edgeconv.errors import EdgeconvError
 
 
 def _confusion_table(result: dict[str, Any]) -> Table:
@@ -63,22 +62,24 @@ def eval_command(
     """
     from edgeconv.evaluate import DataCache, evaluate
     from edgeconv.results import open_store
-    from edgeconv.targets import SshTarget, get_target
+    from edgeconv.targets import board, get_target
     from edgeconv.targets.fleet import expand
 
     cache = DataCache(data)
     results = []
     boards = []
     for spec in expand(targets):
-        remote = None if spec == "local" else get_target(spec, accept_new_host_key)
-        if remote is not None and not isinstance(remote, SshTarget):
-            raise EdgeconvError(f"eval runs artifacts through edgeconv's runtime: {remote.name} has none (use ssh)")
+        remote = None
+        if spec != "local":
+            found = get_target(spec, accept_new_host_key)
+            message = f"eval runs artifacts through edgeconv's runtime: {found.name} has none (use ssh)"
+            remote = board(found, "eval", message)
         boards.append(remote)
         for model in models:
             where = f" on {remote.name}" if remote else ""
             with err.status(f"evaluating {Path(model).name}{where}..."):
                 results.append(evaluate(model, cache, reference, remote.logits if remote else None))
-    board = any(boards)
+    on_board = any(boards)
     if not no_store:
         with open_store(db) as store:
             for result in results:
@@ -91,7 +92,7 @@ def eval_command(
     hosts = sorted({str(r.device["hostname"]) for r in results if r.device})
     table.title = str(table.title) + (f" on {', '.join(hosts)}" if hosts else "")
     columns = ["model", "device", "kind", "format", "precision", "top-1", "top-5", "agree top-1", "max |logit diff|"]
-    if board:
+    if on_board:
         columns.append("agree with this machine")
     for column in columns:
         table.add_column(
@@ -109,7 +110,7 @@ def eval_command(
             f"{r['top5']:.2%}",
             f"{agree['top1_agreement']:.2%}" if agree else "-",
             f"{agree['max_abs_logit_diff']:.2e}" if agree else "-",
-            *([f"{r['workstation_agreement']['top1_agreement']:.2%}"] if board else []),
+            *([f"{r['workstation_agreement']['top1_agreement']:.2%}"] if on_board else []),
         )
     out.print(table)
     if confusion or (confusion is None and len(records) == 1):

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from edgeconv.cli.common import FiniteFloatRange, db_option, err, json_flag, print_json, stat_option
+from edgeconv.cli.common import FiniteFloatRange, db_option, err, json_flag, print_json
+from edgeconv.cli.options import stat_option, threads_option
 from edgeconv.errors import EdgeconvError
 
 
@@ -25,7 +26,7 @@ from edgeconv.errors import EdgeconvError
 @click.option("--model", default=None, help="Only this model family.")
 @click.option("--format", "fmt", default=None, help="Only this format.")
 @click.option("--precision", default=None, help="Only this precision.")
-@click.option("--threads", type=int, default=None, help="Only measurements with this many threads.")
+@threads_option(None, "Only measurements with this many threads.")
 @click.option("--include-invalid", is_flag=True, help="Also use measurements taken while throttled or too hot.")
 @json_flag
 @db_option
@@ -46,13 +47,14 @@ def select_command(
     Candidates are artifacts with both an accuracy evaluation and a benchmark on the target; ties on accuracy
     go to the smaller file. Exits 1 when nothing fits, naming the fastest candidate.
     """
-    from edgeconv.cli.sweep_cmd import print_selection
+    from edgeconv.cli.tables import print_selection
     from edgeconv.results import open_store
+    from edgeconv.results_schema import BenchFilter
     from edgeconv.select import candidates, select
 
     with open_store(db, create=False) as store:
         device = _device_for(target, store)
-        found = candidates(store, device, model, fmt, precision, threads, include_invalid=include_invalid)
+        found = candidates(store, BenchFilter(device, model, fmt, precision, threads, include_invalid))
         selection = select(found, budget_ms, stat)
     if as_json:
         print_json(selection.to_dict())

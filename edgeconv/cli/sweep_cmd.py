@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from edgeconv.cli.common import (
     FiniteFloatRange,
@@ -14,89 +13,24 @@ from edgeconv.cli.common import (
     err,
     int8_scheme_option,
     json_flag,
-    out,
     print_json,
-    stat_option,
     target_options,
 )
+from edgeconv.cli.options import (
+    bench_settings_from,
+    bench_settings_options,
+    conditions_options,
+    stat_option,
+    threads_option,
+)
+from edgeconv.cli.tables import print_fleet, print_lanes, print_selection
 from edgeconv.errors import EdgeconvError, require
 from edgeconv.runtime.formats import PRECISIONS, list_formats
 from edgeconv.staging import recover
 
 if TYPE_CHECKING:
+    from edgeconv.runtime.bench import BenchSettings
     from edgeconv.sweep import SweepConfig
-
-
-def print_selection(selection: dict[str, Any]) -> None:
-    """The candidates table and the verdict."""
-    stat = selection["stat"]
-    chosen = (selection["chosen"] or {}).get("artifact_sha256")
-    table = Table(title=f"candidates against {selection['budget_ms']:g} ms {stat}")
-    for column in ("artifact", "width", "px", "top-1", f"{stat} ms", "MB", ""):
-        table.add_column(column, justify="left" if column in ("artifact", "") else "right")
-    for c in selection["candidates"]:
-        mark = (
-            "chosen"
-            if c["artifact_sha256"] == chosen
-            else ("fits" if c["artifact_sha256"] in selection["fitting"] else "over budget")
-        )
-        table.add_row(
-            c["artifact_name"],
-            f"{c['width']:g}",
-            str(c["resolution"]),
-            f"{c['top1']:.2%}",
-            f"{c['latency_ms'][stat]:.3f}",
-            f"{c['size_bytes'] / 1e6:.2f}",
-            mark,
-        )
-    out.print(table)
-    out.print(("[green]selected[/]: " if chosen else "[red]no selection[/]: ") + selection["reason"])
-
-
-def print_lanes(summary: dict[str, Any]) -> None:
-    """One row per lane: what it chose, or how far over budget its fastest width is, and its cost per unit of
-    work and size on this target; then the fastest lane per width and the int8 verdicts."""
-    from edgeconv.fastest import int8_sentence
-    from edgeconv.report_lanes import lane_label
-
-    stat = summary["config"]["stat"]
-    table = Table(title=f"lanes on {summary['target']} against {summary['config']['budget_ms']:g} ms {stat}")
-    columns = ("lane", "group", "best within budget", "top-1", f"{stat} ms", "fastest ms", "ms/GMAC", "ms/M params")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("lane", "group", "best within budget") else "right")
-    for entry in summary["lanes"]:
-        chosen, efficiency = entry["chosen"], entry["efficiency"]
-        verdict = chosen["artifact_name"] if chosen else ("over budget at every width" if not entry["fits"] else "-")
-        table.add_row(
-            lane_label(entry, summary),
-            entry["group"],
-            verdict,
-            f"{chosen['top1']:.2%}" if chosen else "-",
-            f"{chosen['latency_ms'][stat]:.3f}" if chosen else "-",
-            f"{efficiency['fastest']['latency_ms']:.3f}",
-            f"{efficiency['ms_per_gmac']:.2f}",
-            f"{efficiency['ms_per_mparam']:.3f}",
-        )
-    out.print(table)
-    for verdict in summary["int8_vs_fp32"]:
-        out.print(int8_sentence(verdict))
-
-
-def print_fleet(fleet: dict[str, Any]) -> None:
-    """One row per device: what it chose."""
-    table = Table(title="the fleet: one sweep per device")
-    for column in ("target", "device", "chosen", "top-1", "p90 ms"):
-        table.add_column(column)
-    for device in fleet["devices"]:
-        chosen = device.get("chosen") or {}
-        table.add_row(
-            device["target"],
-            device.get("device_id", "-"),
-            chosen.get("artifact_name") or device.get("error", "nothing fits"),
-            f"{chosen['top1']:.2%}" if chosen else "-",
-            f"{chosen['latency_ms']['p90']:.3f}" if chosen else "-",
-        )
-    out.print(table)
 
 
 def _out_lock(out_dir: Path) -> Any:
@@ -129,8 +63,7 @@ def sweep_config(
     weights: str | None,
     distil: bool,
     remeasure: bool,
-    runs: int,
-    min_seconds: float,
+    bench: BenchSettings | None = None,
     cooldown: float = 0.0,
     max_temp: float | None = None,
 ) -> SweepConfig:
@@ -161,7 +94,7 @@ def sweep_config(
         weights=weights,
         distil=distil,
         remeasure=remeasure,
-        bench=BenchSettings(runs=runs, min_seconds=min_seconds),
+        bench=bench or BenchSettings(),
         cooldown_s=cooldown,
         max_temp_c=max_temp,
     )
@@ -200,7 +133,7 @@ def sweep_config(
     help=f"Precisions to sweep, comma-separated: {', '.join(PRECISIONS)}, or all (each format makes what it can).",
 )
 @int8_scheme_option
-@click.option("--threads", "-t", type=click.IntRange(min=1), default=1, show_default=True)
+@threads_option(1, "Inference threads of every measurement.")
 @target_options
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
 @click.option("--epochs", "-e", type=click.IntRange(min=1), default=10, show_default=True)
@@ -212,21 +145,8 @@ def sweep_config(
 )
 @click.option("--distil", is_flag=True, help="Train the widest finalist first and distil the others from it.")
 @click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")
-@click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Minimum measured runs.")
-@click.option("--min-seconds", type=FiniteFloatRange(min=0), default=1.0, show_default=True)
-@click.option(
-    "--cooldown",
-    type=FiniteFloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Idle this long before each measurement.",
-)
-@click.option(
-    "--max-temp",
-    type=FiniteFloatRange(min=0, min_open=True),
-    default=None,
-    help="Wait until the device is at most this hot (C) before each measurement; hotter results are not used.",
-)
+@bench_settings_options
+@conditions_options
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/sweep", show_default=True)
 @json_flag
 @db_option
@@ -268,7 +188,8 @@ def sweep_command(
     from edgeconv.targets import get_target
     from edgeconv.targets.fleet import expand
 
-    plan = plan_sweep(sweep_config(**options), baseline)
+    bench = bench_settings_from(options)  # taken out of ``options`` before they describe the sweep
+    plan = plan_sweep(sweep_config(**options, bench=bench), baseline)
     specs = expand(targets)
     if len(specs) > 1:
         from edgeconv.sweep.fleet import run_fleet

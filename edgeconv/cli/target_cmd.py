@@ -51,13 +51,15 @@ def target_group() -> None:
 @json_flag
 def check_command(target: str, accept_new_host_key: bool, as_json: bool) -> None:
     """Python, CPU (and its int8 path), OS, free disk and installed runtimes of TARGET, and what to install."""
-    from edgeconv.targets import SshTarget, get_target
+    from edgeconv.targets import board, get_target
 
-    board = get_target(target, accept_new_host_key)
-    if not isinstance(board, SshTarget):
-        raise click.UsageError("`target check` is for boards: see `edgeconv info` for this machine")
-    with err.status(f"checking {board.name}..."):
-        report = board.check()
+    device = board(
+        get_target(target, accept_new_host_key),
+        "setup",
+        "`target check` is for boards: see `edgeconv info` for this machine",
+    )
+    with err.status(f"checking {device.name}..."):
+        report = device.check()
     print_json(report) if as_json else print_report(report)
 
 
@@ -88,11 +90,10 @@ def setup_command(
     target: str, accept_new_host_key: bool, runtime: str, wheel: Path | None, wheelhouse: Path | None, as_json: bool
 ) -> None:
     """Create a venv on TARGET and install this edgeconv's wheel with one runtime (never torch)."""
-    from edgeconv.targets import SshTarget, get_target
+    from edgeconv.targets import board, get_target
 
-    board = get_target(target, accept_new_host_key)
-    if not isinstance(board, SshTarget):
-        raise click.UsageError("`target setup` is for boards: install edgeconv here with pip")
-    with err.status(f"installing edgeconv[{runtime}] on {board.name} (a board may take minutes)..."):
-        report = board.setup(runtime, wheel, wheelhouse)
+    message = "`target setup` is for boards: install edgeconv here with pip"
+    device = board(get_target(target, accept_new_host_key), "setup", message)
+    with err.status(f"installing edgeconv[{runtime}] on {device.name} (a board may take minutes)..."):
+        report = device.setup(runtime, wheel, wheelhouse)
     print_json(report) if as_json else print_report(report)

@@ -63,7 +63,7 @@ def run_fleet(ctx: click.Context, targets: list[str], out: Path, log: Any) -> di
             reason = (stderr.strip().splitlines() or ["no output"])[-1].removeprefix("Error: ")
             devices.append({"target": target, "out": str(directory), "error": reason})
             log(f"sweep  {target}: failed: {reason}")
-    fleet = {"targets": targets, "devices": devices}
+    fleet = {"kind": "fleet", "targets": targets, "devices": devices}
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "fleet.json", fleet)
     return fleet

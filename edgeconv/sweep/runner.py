@@ -33,7 +33,7 @@ from edgeconv.targets import Target
 from edgeconv.train import TrainConfig
 
 Log = Callable[[str], None]
-LANES_KIND = "lanes"
+LANES_KIND, SINGLE_KIND = "lanes", "single"  # the report kinds of OUT/lanes.json and OUT/sweep.json
 
 
 def run_sweep(
@@ -98,6 +98,7 @@ def lane_summary(outcome: LaneOutcome, out_dir: Path, target: Target) -> dict[st
     """A lane as ``sweep.json`` records it (and as each entry of ``lanes.json`` embeds it)."""
     config, stat = outcome.lane.config, outcome.lane.config.stat
     return {
+        "kind": SINGLE_KIND,
         "out_dir": str(out_dir.resolve()),
         "device_id": target.device_id,
         "config": config.to_dict(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from edgeconv.errors import UsageError
 from edgeconv.targets.adb import AdbTarget
-from edgeconv.targets.base import Target
+from edgeconv.targets.base import Board, Target, board
 from edgeconv.targets.local import LocalTarget
 from edgeconv.targets.remote import SshTarget
 from edgeconv.targets.ssh import ConnectionLost, SshError, parse_ssh
@@ -24,4 +24,14 @@ def get_target(spec: str, accept_new_host_key: bool = False) -> Target:
     return SshTarget(parse_ssh(spec), accept_new_host_key)
 
 
-__all__ = ["AdbTarget", "ConnectionLost", "LocalTarget", "SshError", "SshTarget", "Target", "get_target"]
+__all__ = [
+    "AdbTarget",
+    "Board",
+    "ConnectionLost",
+    "LocalTarget",
+    "SshError",
+    "SshTarget",
+    "Target",
+    "board",
+    "get_target",
+]

@@ -131,6 +131,7 @@ class AdbTarget:
     root: str = DEVICE_ROOT
     adb: Any = None  # the transport (Adb); another object with shell/push runs the same logic elsewhere
     run_timeout: float = 900.0
+    capabilities: frozenset[str] = frozenset()  # LiteRT's native tool measures .tflite files, nothing more
     _info: dict[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

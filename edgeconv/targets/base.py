@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+import numpy as np
+
+from edgeconv.errors import UsageError
 from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.preprocess import Preprocessing
 from edgeconv.runtime.result import BenchResult
+
+# what a target can do beyond measuring an artifact, so that a command asks instead of checking its class
+CAPABILITIES = {
+    "eval": "runs artifacts on held-out images through edgeconv's runtime",
+    "peak": "measures the device's GEMM peak",
+    "setup": "checks and installs edgeconv on the device",
+    "conditions": "waits for a cooldown or a temperature before measuring",
+}
 
 
 class Target(Protocol):
     """Where a measurement runs."""
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What it can do beyond measuring: a subset of :data:`CAPABILITIES`."""
+        ...
 
     @property
     def name(self) -> str: ...
@@ -31,6 +48,32 @@ class Target(Protocol):
         """The device's int8 and fp32 GEMM throughput per thread count (:func:`edgeconv.runtime.peak.measure_peak`
         run there); not stored."""
         ...
+
+
+class Board(Target, Protocol):
+    """A target that runs edgeconv's own runtime: it can be checked and set up, and evaluate artifacts."""
+
+    def check(self) -> dict[str, Any]:
+        """What the device has (Python, CPU, disk, runtimes) and lacks."""
+        ...
+
+    def setup(self, runtime: str, wheel: Path | None = None, wheelhouse: Path | None = None) -> dict[str, Any]:
+        """Install edgeconv with ``runtime`` on the device."""
+        ...
+
+    def logits(self, path: Path, images: np.ndarray, preprocessing: Preprocessing) -> tuple[np.ndarray, dict[str, Any]]:
+        """The artifact's outputs for ``images`` computed on the device, and the device's fingerprint."""
+        ...
+
+
+def board(target: Target, capability: str, message: str) -> Board:
+    """``target`` as a :class:`Board`, or ``message`` as a one-line :class:`UsageError` when it lacks
+    ``capability`` (``eval`` or ``setup``)."""
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}")
+    if capability not in target.capabilities:
+        raise UsageError(message)
+    return cast(Board, target)
 
 
 def bench_arguments(threads: int | None, settings: BenchSettings, options: dict[str, Any]) -> list[str]:

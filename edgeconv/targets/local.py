@@ -22,6 +22,7 @@ class LocalTarget:
 
     name: str = "local"
     run_timeout: float = 900.0
+    capabilities: frozenset[str] = frozenset({"peak", "conditions"})
 
     @property
     def device_id(self) -> str:

@@ -81,6 +81,7 @@ class SshTarget:
     address: SshAddress
     accept_new_host_key: bool = False
     run_timeout: float = 900.0
+    capabilities: frozenset[str] = frozenset({"eval", "peak", "setup", "conditions"})
     _device: dict[str, Any] | None = field(default=None, repr=False)
 
     @property

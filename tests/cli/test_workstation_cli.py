@@ -237,3 +237,18 @@ def test_a_checkpoint_exports_at_another_resolution(cli, trained_checkpoint: Pat
     assert result.code == 0, result.stderr
     (artifact,) = json.loads(result.stdout)
     assert artifact["model"]["resolution"] == 48 and artifact["input"]["shape"] == [1, 3, 48, 48]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["target", "check", "local"], "`target check` is for boards: see `edgeconv info` for this machine"),
+        (["target", "setup", "adb://R58M123"], "`target setup` is for boards: install edgeconv here with pip"),
+        (["eval", "{tiny}", "--target", "adb://R58M123"], "adb://R58M123 has none (use ssh)"),
+    ],
+)
+def test_a_target_without_the_capability_says_so_in_one_line(
+    cli, tiny_onnx: Path, args: list[str], message: str
+) -> None:  # type: ignore[no-untyped-def]
+    result = cli(*[str(tiny_onnx) if a == "{tiny}" else a for a in args])
+    assert_one_line_error(result, message)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from edgeconv.results import open_store
-from edgeconv.results_schema import BENCH_COLUMNS, SCHEMA_VERSION, TABLES
+from edgeconv.results_schema import BENCH_COLUMNS, SCHEMA_VERSION, TABLES, BenchFilter
 from edgeconv.runtime import BenchSettings, bench
 from edgeconv.select import candidates
 
@@ -59,9 +59,9 @@ def test_a_schema_4_database_is_migrated_and_every_row_kept(tiny_onnx: Path, tmp
         assert [
             result.to_dict() for _, result in store.find_benches(real.artifact["sha256"], real.device["device_id"], 1)
         ] == [valid]
-        (found,) = candidates(store, real.device["device_id"][:4])
+        (found,) = candidates(store, BenchFilter(device_id=real.device["device_id"][:4]))
         assert found.measurements == 1 and found.top1 == 0.7 and found.latency_ms["p90"] == real.latency_ms.p90
-        assert candidates(store, include_invalid=True)[0].measurements == 2
+        assert candidates(store, BenchFilter(include_invalid=True))[0].measurements == 2
         assert store.bench_result(rows[0].id).invalid == "throttled during the run"  # the full records unchanged
     connection = sqlite3.connect(db)
     assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

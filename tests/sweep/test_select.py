@@ -11,6 +11,7 @@ import pytest
 from edgeconv.errors import UsageError
 from edgeconv.evaluate import EvalResult
 from edgeconv.results import open_store
+from edgeconv.results_schema import BenchFilter
 from edgeconv.runtime import BenchSettings, bench
 from edgeconv.runtime.result import BenchResult, LatencyStats, median_latency
 from edgeconv.select import Candidate, candidates, pareto_front, select
@@ -109,7 +110,7 @@ def test_candidates_join_evaluations_and_benchmarks_in_sqlite(tiny_onnx: Path, t
         store.add_bench(tflite_result)
         assert candidates(store) == []  # measured but never evaluated: missing data, not a candidate
         store.add_evaluation(evaluation_of(onnx_result.artifact, 0.8))
-        found = candidates(store, device_id=onnx_result.device["device_id"])
+        found = candidates(store, BenchFilter(device_id=onnx_result.device["device_id"]))
     assert [c.artifact_name for c in found] == ["tiny_mobilenetv2_fp32.onnx"]
     assert found[0].top1 == 0.8 and found[0].latency_ms["p90"] == onnx_result.latency_ms.p90
     budget = onnx_result.latency_ms.p90 * 2

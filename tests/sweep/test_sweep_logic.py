@@ -55,6 +55,13 @@ def sweep(work: Path, cfg: SweepConfig, target: KnownLatencyTarget, trainer: Two
     return summary, log
 
 
+def copy_of(first: tuple[Path, dict], tmp_path: Path, name: str) -> Path:  # type: ignore[type-arg]
+    """A private copy of the first sweep's output directory and database, to change and sweep again."""
+    work = tmp_path / name
+    shutil.copytree(first[0], work)
+    return work
+
+
 @pytest.fixture(scope="module")
 def first(tmp_path_factory: pytest.TempPathFactory, target: KnownLatencyTarget, budget: float) -> tuple[Path, dict]:  # type: ignore[type-arg]
     work = tmp_path_factory.mktemp("logic")
@@ -106,8 +113,7 @@ def test_an_interrupted_sweep_resumes_with_the_finished_candidate_untouched(
     target: KnownLatencyTarget,
     budget: float,  # type: ignore[type-arg]
 ) -> None:
-    work = tmp_path / "resumed"
-    shutil.copytree(first[0], work)
+    work = copy_of(first, tmp_path, "resumed")
     shutil.rmtree(work / "out" / "candidates" / "mobilenetv2_w0.35_r32")  # stopped before the second finalist
     finished = work / "out" / "candidates" / "mobilenetv2_w0.5_r32" / "mobilenetv2_w0.5_r32.pt"
     mtime, before, trainer = finished.stat().st_mtime_ns, len(target.measured), TwoStepTrainer()
@@ -120,8 +126,7 @@ def test_an_interrupted_sweep_resumes_with_the_finished_candidate_untouched(
 def test_remeasure_measures_every_artifact_again(
     tmp_path: Path, first: tuple[Path, dict], target: KnownLatencyTarget, budget: float
 ) -> None:  # type: ignore[type-arg]
-    work = tmp_path / "again"
-    shutil.copytree(first[0], work)
+    work = copy_of(first, tmp_path, "again")
     before = len(target.measured)
     summary, _ = sweep(work, config(budget, remeasure=True), target, TwoStepTrainer())
     assert summary["reused_measurements"] == 0
@@ -134,8 +139,7 @@ def test_distillation_teaches_the_narrower_finalists_from_the_widest(
     target: KnownLatencyTarget,
     budget: float,  # type: ignore[type-arg]
 ) -> None:
-    work = tmp_path / "distilled"
-    shutil.copytree(first[0], work)
+    work = copy_of(first, tmp_path, "distilled")
     shutil.rmtree(work / "out" / "candidates")  # the probes and their measurements are kept
     trainer = TwoStepTrainer()
     sweep(work, config(budget, distil=True), target, trainer)

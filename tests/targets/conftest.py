@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from built_dists import wheel_args
 from loopback_sshd import SSHD, Board, create_board
 
 
@@ -43,7 +44,7 @@ def installed(board: Board, tmp_path_factory: pytest.TempPathFactory) -> str:
     directory = tmp_path_factory.mktemp("board-home")
     target = board.target(directory)
     started = time.monotonic()
-    proc = run(board, "target", "setup", target, "--runtime", "onnx", "--json", timeout=1200)
+    proc = run(board, "target", "setup", target, "--runtime", "onnx", *wheel_args(), "--json", timeout=1200)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["in_edgeconv_venv"] and report["runtimes"]["onnxruntime"].startswith("onnxruntime ")

@@ -226,6 +226,7 @@ def test_setup_from_a_wheelhouse_installs_offline(remote_cli: Any, board: Board,
     wheelhouse = tmp_path / "wheelhouse"
     target = board.target(tmp_path / "offline-board")
     # pip on the board may not reach an index: PIP_NO_INDEX makes any attempt fail
+    # without --wheel: setup builds this edgeconv's wheel from its source (the suite's one test of that path)
     proc = remote_cli("target", "setup", target, "--runtime", "onnx", "--wheelhouse", str(wheelhouse), "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)

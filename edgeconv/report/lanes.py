@@ -1,29 +1,18 @@
-"""The multi-lane sweep report (families, formats, precisions): every lane's candidates on one accuracy-latency
-plane (baseline marked), measured latency against MACs per lane, the per-lane cost table, the fastest runtime
-and precision at each width, and whether int8 pays off per format; each lane's own sweep report is written
-into its directory and linked."""
+"""The report of a sweep across lanes (families, formats, precisions): every lane's candidates on one
+accuracy-latency plane (baseline marked), measured latency against MACs per lane, the per-lane cost table, the
+fastest runtime and precision at each width, and whether int8 pays off per format; each lane's own report is
+written into its directory and linked."""
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from edgeconv.atomic import write_bytes
 from edgeconv.fastest import int8_sentence
-from edgeconv.report import (
-    CANDIDATE_HEADERS,
-    _figure_png,
-    _table,
-    annotate,
-    candidate_row,
-    draw_selection,
-    html_page,
-    write_report,
-)
+from edgeconv.report.page import Page, Table, annotate, figure_png
+from edgeconv.report.single import CANDIDATE_HEADERS, candidate_row, draw_selection, write_single
 
 
 def lane_label(entry: dict[str, Any], summary: dict[str, Any]) -> str:
@@ -84,7 +73,7 @@ def accuracy_plot(summary: dict[str, Any]) -> bytes:
             annotate(ax, xs, ys, labels)
         draw_selection(ax, summary["pareto"], selection, f"latency on {summary['target']} (ms)")
 
-    return _figure_png(draw)
+    return figure_png(draw)
 
 
 def cost_plot(summary: dict[str, Any]) -> bytes:
@@ -112,10 +101,10 @@ def cost_plot(summary: dict[str, Any]) -> bytes:
         ax.set_title("latency against work, per lane (random-weight probes)", fontsize=9)
         ax.legend(fontsize=7)
 
-    return _figure_png(draw)
+    return figure_png(draw)
 
 
-def _rows(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, tuple[list[str], list[list[str]]]]:
+def _tables(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, Table]:
     stat = summary["config"]["stat"]
     lanes, efficiency = [], []
     for entry in summary["lanes"]:
@@ -166,7 +155,7 @@ def _rows(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, tuple[
     }
 
 
-def fastest_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def fastest_table(summary: dict[str, Any]) -> Table:
     """One row per family, resolution and width: each runtime-precision's latency (measured; ``~`` where the
     lane's latency model predicts it) and the fastest."""
     rows = summary["fastest_per_width"]
@@ -184,38 +173,22 @@ def fastest_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return ["family", "width", "px", *[f"{r.replace('-', ' ')} {stat} ms" for r in runtimes], "fastest"], body
 
 
-def write_lanes_report(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
-    """Write ``out`` (.html) and its Markdown twin (plots next to it), and each lane's own report into its
-    sweep directory; returns the two paths."""
+def write_lanes(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """Write ``out`` (.html) and its Markdown twin, and each lane's own report into its directory; returns the
+    two paths."""
     out = out.with_suffix(".html")
     reports = {
-        name: Path(os.path.relpath(write_report(s, Path(s["out_dir"]) / "report.html")[0], out.parent.resolve()))
+        name: Path(os.path.relpath(write_single(s, Path(s["out_dir"]) / "report.html")[0], out.parent.resolve()))
         for name, s in _lane_summaries(summary).items()
     }
-    plots = {"accuracy": accuracy_plot(summary), "cost": cost_plot(summary)}
     config = summary["config"]
-    title = (
-        f"edgeconv sweep across {len(summary['lanes'])} lanes ({', '.join(config['models'])}; {config['format']}; "
-        f"{config['precision']}) under {config['budget_ms']:g} ms {config['stat']}"
-    )
-    subtitle = f"{config['threads']} thread(s), on {summary['target']} ({summary['device_id']})"
-    tables = {name: _table(headers, rows) for name, (headers, rows) in _rows(summary, reports).items()}
-    reason = summary["selection"]["reason"]
-    verdicts = [int8_sentence(v) for v in summary["int8_vs_fp32"]]
-    body = f"<h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p><p class='verdict'>{html.escape(reason)}</p>"
-    body += "".join(f"<p class='verdict'>{html.escape(v)}</p>" for v in verdicts)
-    body += "".join(
-        f'<figure><img alt="{name} plot" src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
-        for name, png in plots.items()
-    )
-    body += "".join(f"<h2>{html.escape(name)}</h2>{table_html}" for name, (table_html, _) in tables.items())
-    write_bytes(out, html_page(title, body).encode())
-    lines = [f"# {title}", "", subtitle, "", f"**{reason}**", "", *[f"**{v}**\n" for v in verdicts]]
-    for name, png in plots.items():
-        write_bytes(out.with_name(f"{out.stem}_{name}.png"), png)
-        lines += [f"![{name} plot]({out.stem}_{name}.png)", ""]
-    for name, (_, table_md) in tables.items():
-        lines += [f"## {name}", "", table_md, ""]
-    markdown = out.with_suffix(".md")
-    write_bytes(markdown, "\n".join(lines).encode())
-    return out, markdown
+    return Page(
+        title=(
+            f"edgeconv sweep across {len(summary['lanes'])} lanes ({', '.join(config['models'])}; {config['format']}; "
+            f"{config['precision']}) under {config['budget_ms']:g} ms {config['stat']}"
+        ),
+        subtitle=f"{config['threads']} thread(s), on {summary['target']} ({summary['device_id']})",
+        verdicts=[summary["selection"]["reason"], *(int8_sentence(v) for v in summary["int8_vs_fp32"])],
+        plots={"accuracy": accuracy_plot(summary), "cost": cost_plot(summary)},
+        tables=_tables(summary, reports),
+    ).write(out)
