@@ -68,10 +68,8 @@ def main() -> None:
     kept.mkdir(parents=True)
     for name in ("report.md", "report.html", "report_accuracy.png", "report_cost.png"):
         shutil.copy2(out / name, kept / name)
-    baseline = next(f for f in summary["families"] if f["baseline"])
-    full_width = [
-        p for p in json.loads((out / baseline["family"] / "sweep.json").read_text())["probes"] if p["width"] == 1.0
-    ]
+    baseline = next(f for f in summary["lanes"] if f["baseline"])
+    full_width = [p for p in baseline["probes"] if p["width"] == 1.0]
     record = {
         "command": "edgeconv " + " ".join(SWEEP),
         "wall_seconds": round(seconds, 1),
@@ -90,7 +88,7 @@ def main() -> None:
                 "top1": (f["chosen"] or {}).get("top1"),
                 **f["efficiency"],
             }
-            for f in summary["families"]
+            for f in summary["lanes"]
         ],
         "device": {k: summary["device"].get(k) for k in ("cpu_model", "int8_path", "cores_available")},
     }
