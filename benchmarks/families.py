@@ -40,6 +40,7 @@ from edgeconv.runtime.artifact_info import sidecar_path
 from edgeconv.runtime.device import device_info
 from edgeconv.runtime.formats import get_format
 from edgeconv.targets import LocalTarget
+from edgeconv.targets.measure_options import MeasureOptions
 
 RESULTS = Path(__file__).parent / "results"
 PLAN = [("tflite", "fp32"), ("tflite", "int8"), ("openvino", "fp32"), ("openvino", "int8")]
@@ -88,7 +89,7 @@ def measure(artifacts: dict[str, dict[str, Any]], rounds: int) -> dict[tuple[str
         for family, made in artifacts.items():
             for key, artifact in made.items():
                 if isinstance(artifact, Artifact):
-                    result = target.measure(Path(artifact.path), 1, SETTINGS)
+                    result = target.measure(Path(artifact.path), MeasureOptions(1, SETTINGS))
                     samples.setdefault((family, key), []).append(result.latency_ms.p50)
         print(f"round {index + 1}/{rounds} measured", flush=True)
     return samples

@@ -43,6 +43,7 @@ from edgeconv.runtime.artifact_info import sidecar_path
 from edgeconv.runtime.device import device_info
 from edgeconv.runtime.preprocess import Preprocessing
 from edgeconv.targets import LocalTarget
+from edgeconv.targets.measure_options import MeasureOptions
 from edgeconv.train import TrainConfig, fit
 
 RESULTS = Path(__file__).parent / "results"
@@ -134,7 +135,7 @@ def measure(artifacts: list[Any], rounds: int, official_seconds: int, accuracy: 
     for round_index in range(rounds):
         for artifact in artifacts:
             for threads in THREADS:
-                result = target.measure(Path(artifact.path), threads, settings)
+                result = target.measure(Path(artifact.path), MeasureOptions(threads, settings))
                 latency = result.latency_ms
                 entry = {"p50": latency.p50, "p90": latency.p90, "mean": latency.mean, "cv": result.cv}
                 if artifact.format == "openvino":

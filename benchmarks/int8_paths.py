@@ -45,6 +45,7 @@ from edgeconv.runtime.device import device_info, int8_path
 from edgeconv.runtime.peak import measure_peak
 from edgeconv.runtime.preprocess import Preprocessing
 from edgeconv.targets import LocalTarget
+from edgeconv.targets.measure_options import MeasureOptions
 
 RESULTS = Path(__file__).parent / "results"
 MODELS = "mobilenetv2:0.5,mobilenetv2:0.75,mobilenetv2:1.0,efficientnet_lite0:1.0"
@@ -99,7 +100,7 @@ def measure(artifacts: list[tuple[Artifact, str | None]], rounds: int) -> dict[t
     for index in range(rounds):
         for artifact, _ in artifacts:
             for threads in THREADS:
-                result = target.measure(Path(artifact.path), threads, settings)
+                result = target.measure(Path(artifact.path), MeasureOptions(threads, settings))
                 samples.setdefault((artifact.path, threads), []).append(result.latency_ms.p50)
         print(f"  round {index + 1}/{rounds} measured", flush=True)
     return {key: statistics.median(values) for key, values in samples.items()}

@@ -25,6 +25,7 @@ from formats import benchmark_app
 from edgeconv.runtime.backends.openvino import OpenVINOSession, load
 from edgeconv.runtime.bench import BenchSettings, sample_input
 from edgeconv.targets import LocalTarget
+from edgeconv.targets.measure_options import MeasureOptions
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -52,7 +53,7 @@ def process_pairs(path: Path, threads: int, pairs: int) -> list[dict[str, float]
     target, settings = LocalTarget(), BenchSettings(warmup_runs=20, warmup_seconds=0.5, runs=100, min_seconds=1.5)
     rows = []
     for _ in range(pairs):
-        ours = target.measure(path, threads, settings).latency_ms.p50
+        ours = target.measure(path, MeasureOptions(threads, settings)).latency_ms.p50
         theirs, _ = benchmark_app(str(path), threads, 2)
         rows.append({"edgeconv_ms": ours, "benchmark_app_ms": theirs, "ratio": ours / theirs})
     return rows

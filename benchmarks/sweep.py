@@ -82,7 +82,7 @@ def measure_rounds(
     """``count`` interleaved rounds over every grid point (each round visits every point once)."""
     for index in range(count):
         for key in track(list(paths), description=f"grid {phase} the sweep, round {index + 1}/{count}", transient=True):
-            rounds[key].append(target.measure(paths[key], config.threads, config.bench).stat(config.stat))
+            rounds[key].append(target.measure(paths[key], config.measure_options()).stat(config.stat))
 
 
 def main() -> None:

@@ -95,31 +95,19 @@ def bench_command(
     appends the result to the results database. --json prints the full BenchResult (raw samples included).
     """
     from edgeconv.runtime import bench
-
-    settings = bench_settings_from(options)  # the rest of ``options`` are the backends' own settings
     from edgeconv.runtime.formats import format_for
     from edgeconv.targets.fleet import expand
+    from edgeconv.targets.measure_options import MeasureOptions
 
+    settings = bench_settings_from(options)  # the rest of ``options`` are the runtimes' own settings
+    measure = MeasureOptions(threads, settings, cooldown, max_temp, max_rss, runtime=options)
     path = Path(model_file)
     format_for(path)  # an unknown suffix or a missing file is one line, before any progress display
     if not path.is_file():
         raise ArtifactError(f"no such model file: {path}")
     specs = expand(targets)
     if specs != ["local"]:
-        _bench_on(
-            specs,
-            accept_new_host_key,
-            Path(model_file),
-            threads,
-            settings,
-            as_json,
-            no_store,
-            db,
-            cooldown=cooldown,
-            max_temp=max_temp,
-            max_rss=max_rss,
-            **options,
-        )
+        _bench_on(specs, accept_new_host_key, path, measure, as_json, no_store, db)
         return
     with Progress(
         TextColumn("{task.description}"),
@@ -139,29 +127,12 @@ def bench_command(
                 last_refresh[0] = elapsed
                 progress.update(task, description=phase, completed=count, refresh=True)
 
-        result = bench(
-            model_file,
-            threads=threads,
-            settings=settings,
-            progress=hook,
-            cooldown_s=cooldown,
-            max_temp_c=max_temp,
-            max_rss_mb=max_rss,
-            **options,
-        )
+        result = bench(model_file, progress=hook, **measure.bench_keywords())
     _print(_store(result, no_store, db), as_json)
 
 
 def _bench_on(
-    specs: list[str],
-    accept_new_host_key: bool,
-    path: Path,
-    threads: int | None,
-    settings: Any,
-    as_json: bool,
-    no_store: bool,
-    db: str | None,
-    **options: Any,
+    specs: list[str], accept_new_host_key: bool, path: Path, measure: Any, as_json: bool, no_store: bool, db: str | None
 ) -> None:
     """Measure on one or more targets (in parallel across devices); every success is reported and stored, then
     each failure is one line and the exit status is 1."""
@@ -173,7 +144,7 @@ def _bench_on(
     describe_artifact(path)  # a missing file, companion or unknown suffix is reported before connecting
     chosen = [get_target(spec, accept_new_host_key) for spec in specs]
     with err.status(f"measuring {path.name} on {', '.join(t.name for t in chosen)}..."):
-        outcomes = measure_on(chosen, path, threads, settings, **options)
+        outcomes = measure_on(chosen, path, measure)
     results = [_store(o, no_store, db) for o in outcomes if isinstance(o, BenchResult)]
     for result in results:
         if not (as_json and len(specs) > 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,9 +193,9 @@ def sweep_command(
     plan = plan_sweep(sweep_config(**options, bench=bench), baseline)
     specs = expand(targets)
     if len(specs) > 1:
-        from edgeconv.sweep.fleet import run_fleet
+        from edgeconv.targets.fleet import run_fleet
 
-        fleet = run_fleet(ctx, specs, Path(out_dir), err.print)
+        fleet = run_fleet(specs, Path(out_dir), functools.partial(_child_arguments, ctx), err.print)
         print_json(fleet) if as_json else print_fleet(fleet)
         if any("error" in device for device in fleet["devices"]):
             raise EdgeconvError(f"{sum('error' in d for d in fleet['devices'])} of {len(specs)} device sweeps failed")
@@ -226,3 +227,21 @@ def sweep_command(
         f"({summary['reused_measurements']} measurements reused); latency model {fit['formula']}: leave-one-out "
         f"median error {fit['loo_median_abs_error'] or 0:.1%}; summary in {Path(out_dir) / 'sweep.json'}"
     )
+
+
+def _child_arguments(ctx: click.Context, target: str, out: Path) -> list[str]:
+    """The options of this ``edgeconv sweep`` invocation, for one of its targets and output directories."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in ("targets", "out_dir", "as_json"):
+            continue
+        value = ctx.params.get(param.name or "")
+        if value is None or (param.is_flag and not param.secondary_opts and not value):
+            continue
+        if param.is_flag and not param.secondary_opts:
+            args.append(param.opts[0])
+        elif param.is_flag:
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            args += [param.opts[0], str(value)]
+    return ["sweep", *args, "--target", target, "--out", str(out), "--json"]

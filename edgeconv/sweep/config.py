@@ -16,6 +16,7 @@ from edgeconv.models.registry import get_spec
 from edgeconv.plan import plan_exports
 from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.formats import get_format
+from edgeconv.targets.measure_options import MeasureOptions
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class SweepConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def measure_options(self) -> MeasureOptions:
+        """How each of the sweep's measurements is taken."""
+        return MeasureOptions(self.threads, self.bench, self.cooldown_s, self.max_temp_c)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import Any
 from edgeconv.results import ResultsStore
 from edgeconv.results_schema import BenchRow
 from edgeconv.runtime.artifact_info import artifact_sha256
-from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.result import BenchResult, median_latency
 from edgeconv.targets import ConnectionLost, Target
+from edgeconv.targets.measure_options import MeasureOptions
 
 Log = Callable[[str], None]
 RETRY_AFTER_S = 5.0
@@ -27,17 +27,17 @@ class Measurer:
         store: ResultsStore,
         target: Target,
         log: Log,
-        threads: int = 1,
-        settings: BenchSettings | None = None,
+        options: MeasureOptions | None = None,
         stat: str = "p90",
         remeasure: bool = False,
-        conditions: dict[str, Any] | None = None,
     ) -> None:
-        """``conditions``: the target's measuring conditions (``cooldown`` seconds, ``max_temp`` C);
-        ``remeasure``: reuse only measurements taken by this measurer."""
+        """``options``: how each measurement is taken (threads, settings, device conditions); ``remeasure``:
+        reuse only measurements taken by this measurer."""
         self.store, self.target, self.log = store, target, log
-        self.threads, self.settings, self.stat = threads, settings or BenchSettings(), stat
-        self.remeasure, self.conditions = remeasure, conditions or {}
+        self.options, self.stat, self.remeasure = options or MeasureOptions(), stat, remeasure
+        if self.options.threads is None:
+            raise ValueError("a sweep measures at a given thread count, so that stored results can be reused")
+        self.threads: int = self.options.threads
         self.device_id = target.device_id
         self.held: dict[str, list[tuple[int, BenchResult]]] = {}  # by artifact hash, newest first
         self.reused = 0  # artifacts whose measurements an earlier run stored
@@ -65,8 +65,8 @@ class Measurer:
         """One measurement on the target; a lost connection is retried once, after a pause for the link or the
         board to come back (nothing of the lost one was stored)."""
         try:
-            return self.target.measure(path, self.threads, self.settings, **self.conditions)
+            return self.target.measure(path, self.options)
         except ConnectionLost as exc:
             self.log(f"retry  {path.name} in {RETRY_AFTER_S:g} s: {exc}")
             time.sleep(RETRY_AFTER_S)
-            return self.target.measure(path, self.threads, self.settings, **self.conditions)
+            return self.target.measure(path, self.options)

@@ -57,16 +57,7 @@ def run_sweep(
         if len(plan.lanes) > 1:
             log(f"lane {name} ({index} of {len(plan.lanes)})")
         problem = problems.setdefault(lane.family, Problem(lane.family, config.data, lane.config.widths))
-        measurer = Measurer(
-            store,
-            target,
-            log,
-            lane.config.threads,
-            lane.config.bench,
-            lane.config.stat,
-            lane.config.remeasure,
-            {"cooldown": lane.config.cooldown_s, "max_temp": lane.config.max_temp_c},
-        )
+        measurer = Measurer(store, target, log, lane.config.measure_options(), lane.config.stat, lane.config.remeasure)
         maker = ArtifactMaker(lane.config, problem, device)
         lane_dir, train_dir = plan.lane_dir(out_dir, lane), plan.train_dir(out_dir, lane)
         outcome = run_lane(lane, problem, maker, measurer, trainer, lane_dir, train_dir, log)

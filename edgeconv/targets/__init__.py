@@ -10,7 +10,8 @@ from edgeconv.targets.adb import AdbTarget
 from edgeconv.targets.base import Board, Target, board
 from edgeconv.targets.local import LocalTarget
 from edgeconv.targets.remote import SshTarget
-from edgeconv.targets.ssh import ConnectionLost, SshError, parse_ssh
+from edgeconv.targets.ssh import SshError, parse_ssh
+from edgeconv.targets.transport import ConnectionLost, TransportError
 
 
 def get_target(spec: str, accept_new_host_key: bool = False) -> Target:
@@ -32,6 +33,7 @@ __all__ = [
     "SshError",
     "SshTarget",
     "Target",
+    "TransportError",
     "board",
     "get_target",
 ]

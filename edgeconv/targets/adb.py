@@ -2,31 +2,31 @@
 
 The user gives the tool's binary (``--benchmark-model PATH`` or ``$EDGECONV_BENCHMARK_MODEL``): the classic
 ``benchmark_model``, whose printed result is parsed, or ``litert-benchmark``, whose ``--result_json`` file is
-read. The binary and each artifact are pushed once into ``/data/local/tmp/edgeconv/<sha256>/`` (to a temporary
-name, then renamed). Thermal status (``dumpsys thermalservice``) is read before and after; a measurement that
-ends at "moderate" or worse is flagged invalid. The plain ``adb`` client runs as a subprocess.
+read. The binary and each artifact are pushed once into ``/data/local/tmp/edgeconv/<sha256>/`` (``uploads.py``).
+Thermal status (``dumpsys thermalservice``) is read before and after; a measurement that ends at "moderate" or
+worse is flagged invalid. The plain ``adb`` client runs as a subprocess.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 import shlex
 import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from edgeconv.atomic import sha256_files
 from edgeconv.errors import EdgeconvError, UsageError
-from edgeconv.runtime.artifact_info import describe_artifact
-from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.artifact_info import artifact_sha256
 from edgeconv.runtime.device import int8_path
-from edgeconv.runtime.result import BenchResult, LatencyStats
-from edgeconv.targets.native_benchmark import NativeBenchmark, parse_native
+from edgeconv.runtime.result import BenchResult
+from edgeconv.targets.measure_options import MeasureOptions
+from edgeconv.targets.runners import NativeRunner
+from edgeconv.targets.transport import Transport, TransportError, check, copy_timeout
+from edgeconv.targets.uploads import upload_once
 
 DEVICE_ROOT = "/data/local/tmp/edgeconv"
 STATUS = "edgeconv-status:"
@@ -35,37 +35,44 @@ MODERATE = 2  # Android's thermal status: 0 none, 1 light, 2 moderate (throttlin
 
 @dataclass
 class Adb:
-    """The plain ``adb`` client for one device."""
+    """The plain ``adb`` client for one device, as a :class:`~edgeconv.targets.transport.Transport`."""
 
     serial: str
 
-    def shell(self, command: str, timeout: float) -> tuple[int, str]:
+    @property
+    def label(self) -> str:
+        return f"adb://{self.serial}"
+
+    def run(self, command: str, what: str, timeout: float, stdin: bytes | None = None) -> tuple[int, str, str]:
         """Run ``command`` in the device's shell; its exit status comes back on a status line (old adbd
-        versions do not pass it through)."""
+        versions do not pass it through), and adb merges the command's stderr into its stdout."""
         wrapped = f"{command}; echo {STATUS}$?"
-        proc = self._adb(["shell", wrapped], timeout)
-        out = proc.stdout.replace("\r\n", "\n")
+        proc = self._adb(["shell", wrapped], what, timeout, stdin)
+        out = proc.stdout.decode(errors="replace").replace("\r\n", "\n")
         body, _, last = out.rstrip("\n").rpartition("\n")
         if not last.startswith(STATUS):
-            reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise EdgeconvError(f"adb://{self.serial}: {reason}")
-        return int(last.removeprefix(STATUS)), body
+            reason = (proc.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+            raise TransportError(f"{what}: {self.label}: {reason}")
+        return int(last.removeprefix(STATUS)), body, ""
 
-    def push(self, local: Path, remote: str, timeout: float) -> None:
-        proc = self._adb(["push", str(local), remote], timeout)
+    def put(self, local: Path, remote: str, what: str) -> None:
+        proc = self._adb(["push", str(local), remote + ".part"], what, copy_timeout(local))
         if proc.returncode != 0:
-            reason = (proc.stderr.strip().splitlines() or ["push failed"])[-1]
-            raise EdgeconvError(f"copying {local.name} to adb://{self.serial} failed: {reason}")
+            reason = (proc.stderr.decode(errors="replace").strip().splitlines() or ["push failed"])[-1]
+            raise TransportError(f"{what} on {self.label} failed: {reason}")
+        check(self, f"mv {shlex.quote(remote + '.part')} {shlex.quote(remote)}", what)
 
-    def _adb(self, args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    def _adb(
+        self, args: list[str], what: str, timeout: float, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         try:
             return subprocess.run(
-                ["adb", "-s", self.serial, *args], capture_output=True, text=True, timeout=timeout, check=False
+                ["adb", "-s", self.serial, *args], input=stdin, capture_output=True, timeout=timeout, check=False
             )
         except FileNotFoundError:
             raise EdgeconvError("adb targets need the Android platform tools (the `adb` command)") from None
         except subprocess.TimeoutExpired:
-            raise EdgeconvError(f"adb://{self.serial} did not answer within {timeout:.0f} s") from None
+            raise TransportError(f"{what}: {self.label} did not answer within {timeout:.0f} s") from None
 
 
 def parse_thermal_status(dump: str) -> int | None:
@@ -74,68 +81,19 @@ def parse_thermal_status(dump: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def tool_command(binary: str, model: str, threads: int | None, settings: BenchSettings, result: str) -> list[str]:
-    """The benchmark tool's command line; ``result`` is where ``litert-benchmark`` writes its JSON."""
-    runs = str(settings.runs)
-    if Path(binary).name.startswith("litert-benchmark"):
-        command = [binary, "--model", model, "--num_runs", runs, "--warmup_runs", str(max(settings.warmup_runs, 1))]
-        command += ["--num_threads", str(threads)] if threads else []
-        return [*command, "--result_json", result]
-    command = [binary, f"--graph={model}", f"--num_runs={runs}", f"--min_secs={settings.min_seconds}"]
-    command += [f"--warmup_runs={settings.warmup_runs}", f"--warmup_min_secs={settings.warmup_seconds}"]
-    command += [f"--max_secs={settings.max_seconds}", "--use_xnnpack=true", "--report_peak_memory_footprint=true"]
-    return command + ([f"--num_threads={threads}"] if threads else [])
-
-
-def to_bench_result(
-    native: NativeBenchmark, artifact: dict[str, Any], device: dict[str, Any], settings: dict[str, Any]
-) -> BenchResult:
-    """A BenchResult from a native tool's figures; what the tool does not report (p90, p99, raw samples) is
-    NaN or empty, so a selection on p90 refuses it rather than guess."""
-    latency = LatencyStats(
-        min=native.min_ms,
-        mean=native.avg_ms,
-        std=native.std_ms,
-        p50=native.median_ms,
-        p90=math.nan,
-        p99=math.nan,
-        max=native.max_ms,
-    )
-    cv = native.std_ms / native.avg_ms if native.avg_ms > 0 and not math.isnan(native.std_ms) else math.nan
-    return BenchResult(
-        artifact=artifact,
-        backend={"name": native.tool, "version": "native", "settings": settings},
-        device=device,
-        init_ms=native.init_ms,
-        first_inference_ms=native.first_ms,
-        warmup_runs=-1,
-        warmup_seconds=math.nan,
-        latency_ms=latency,
-        runs=native.runs,
-        seconds=native.avg_ms * native.runs / 1e3,
-        cv=cv,
-        noisy=bool(cv > 0.15),
-        peak_rss_mb=native.memory_mb,
-        rss_before_load_mb=None,
-        timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        samples_ms=[],
-    )
-
-
 @dataclass
 class AdbTarget:
-    """An Android device reached with ``adb``."""
+    """An Android device reached with ``adb``, measured by the native tool (:class:`NativeRunner`)."""
 
     serial: str
     binary: Path | None = None
     root: str = DEVICE_ROOT
-    adb: Any = None  # the transport (Adb); another object with shell/push runs the same logic elsewhere
+    transport: Transport | None = None  # adb (:class:`Adb`) unless given
     run_timeout: float = 900.0
     capabilities: frozenset[str] = frozenset()  # LiteRT's native tool measures .tflite files, nothing more
     _info: dict[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.adb = self.adb or Adb(self.serial)
         if self.binary is None and os.environ.get("EDGECONV_BENCHMARK_MODEL"):
             self.binary = Path(os.environ["EDGECONV_BENCHMARK_MODEL"])
 
@@ -143,30 +101,24 @@ class AdbTarget:
     def name(self) -> str:
         return f"adb://{self.serial}"
 
-    def push_once(self, local: Path, sha256: str) -> str:
-        """``local`` on the device under its content hash, pushed unless already there."""
-        remote = f"{self.root}/{sha256}/{local.name}"
-        status, _ = self.adb.shell(f"test -f {shlex.quote(remote)}", 60)
-        if status != 0:
-            self.adb.shell(f"mkdir -p {shlex.quote(f'{self.root}/{sha256}')}", 60)
-            self.adb.push(local, remote + ".part", 60 + local.stat().st_size / 1e5)
-            status, out = self.adb.shell(f"mv {shlex.quote(remote + '.part')} {shlex.quote(remote)}", 60)
-            if status != 0:
-                raise EdgeconvError(f"copying {local.name} to {self.name} failed: {out.strip()}")
-        return remote
+    @property
+    def shell(self) -> Transport:
+        self.transport = self.transport or Adb(self.serial)
+        return self.transport
+
+    def _output(self, command: str) -> str:
+        return self.shell.run(command, "reading the device's properties", 30)[1].strip()
 
     def fingerprint(self) -> dict[str, Any]:
         """Model, SoC, Android version and CPU features of the device, read once."""
         if self._info is None:
             keys = ("ro.product.model", "ro.product.manufacturer", "ro.board.platform", "ro.build.version.release")
-            props = {}
-            for key in keys:
-                props[key] = self.adb.shell(f"getprop {key}", 30)[1].strip()
-            features = self.adb.shell("grep -m1 -i '^Features' /proc/cpuinfo", 30)[1].partition(":")[2].split()
+            props = {key: self._output(f"getprop {key}") for key in keys}
+            features = self._output("grep -m1 -i '^Features' /proc/cpuinfo").partition(":")[2].split()
             identity = "|".join([self.serial, *props.values()])
             self._info = {
                 "hostname": self.serial,
-                "machine": self.adb.shell("uname -m", 30)[1].strip(),
+                "machine": self._output("uname -m"),
                 "board": f"{props['ro.product.manufacturer']} {props['ro.product.model']}".strip(),
                 "cpu_model": props["ro.board.platform"],
                 "cpu_flags": sorted(set(features) & {"asimd", "asimddp", "i8mm", "sve", "bf16"}),
@@ -190,39 +142,25 @@ class AdbTarget:
         )
 
     def thermal_status(self) -> int | None:
-        status, out = self.adb.shell("dumpsys thermalservice", 30)
+        status, out, _ = self.shell.run("dumpsys thermalservice", "reading the thermal status", 30)
         return parse_thermal_status(out) if status == 0 else None
 
-    def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
-        """Benchmark the .tflite ``path`` on the phone with the native tool."""
+    def measure(self, path: Path, options: MeasureOptions) -> BenchResult:
+        """Benchmark the .tflite ``path`` on the phone with the native tool (it and the model copied once)."""
         if path.suffix.lower() != ".tflite":
             raise UsageError(f"{self.name} measures with LiteRT's benchmark tool: .tflite files only, not {path.name}")
-        given = [
-            name for name, value in options.items() if value is not None and not (name == "cooldown" and not value)
-        ]
-        if given:
-            raise UsageError(f"{', '.join(given)} does not apply to {self.name}")
+        NativeRunner.refuse_conditions(options, self.name)
         if self.binary is None or not self.binary.is_file():
             raise UsageError(f"{self.name} needs LiteRT's benchmark_model binary: --benchmark-model PATH")
-        artifact = describe_artifact(path)
-        binary = self.push_once(self.binary, sha256_files(self.binary))
-        self.adb.shell(f"chmod 755 {shlex.quote(binary)}", 30)
-        model = self.push_once(path, artifact["sha256"])
-        result_file = f"{self.root}/{artifact['sha256']}/result.json"
-        command = tool_command(binary, model, threads, settings, result_file)
+        tool_dir = upload_once(self.shell, self.root, sha256_files(self.binary), [self.binary], self.binary.name)
+        binary = f"{tool_dir}/{self.binary.name}"
+        check(self.shell, f"chmod 755 {shlex.quote(binary)}", "preparing the benchmark tool")
+        model_dir = upload_once(self.shell, self.root, artifact_sha256(path), [path], path.name)
+        runner = NativeRunner(binary, {**self.fingerprint(), "target": self.name}, f"{self.root}/results")
         before = self.thermal_status()
-        status, out = self.adb.shell(shlex.join(command), self.run_timeout)
+        result = runner.measure(self.shell, f"{model_dir}/{path.name}", path, options, self.run_timeout)
         after = self.thermal_status()
-        if status != 0:
-            lines = [line for line in out.splitlines() if line.strip()]
-            raise EdgeconvError(f"measuring {path.name} on {self.name} failed: {(lines or ['no output'])[-1]}")
-        if "--result_json" in command:
-            out = self.adb.shell(f"cat {shlex.quote(result_file)}", 30)[1]
-        settings_record = {"threads": threads or "default", "tool": Path(self.binary).name, "command": command}
-        conditions = {"before": {"thermal_status": before}, "after": {"thermal_status": after}}
-        device = {**self.fingerprint(), "target": self.name}
-        result = to_bench_result(parse_native(out), {**artifact, "device_path": model}, device, settings_record)
-        result.conditions = conditions
+        result.conditions = {"before": {"thermal_status": before}, "after": {"thermal_status": after}}
         if after is not None and after >= MODERATE:
             result.invalid = f"thermal status {after} (moderate or worse) at the end of the measurement"
         return result

@@ -1,4 +1,6 @@
-"""What every target offers: a name, the id of its device, and ``measure``."""
+"""What every target offers: a name, the id of its device, its capabilities and ``measure``. A target is a
+transport (``transport.py``: ssh, adb, this machine) with a runner (``runners.py``: edgeconv's bench or a native
+tool); ``Board`` adds what a device running edgeconv's own runtime can do."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from typing import Any, Protocol, cast
 import numpy as np
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.preprocess import Preprocessing
 from edgeconv.runtime.result import BenchResult
+from edgeconv.targets.measure_options import MeasureOptions
 
 # what a target can do beyond measuring an artifact, so that a command asks instead of checking its class
 CAPABILITIES = {
@@ -40,8 +42,8 @@ class Target(Protocol):
         """The device's fingerprint (:func:`edgeconv.runtime.device.device_info` as the device computes it)."""
         ...
 
-    def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
-        """Benchmark ``path`` on the device; the result is not stored (the caller stores it)."""
+    def measure(self, path: Path, options: MeasureOptions) -> BenchResult:
+        """Benchmark ``path`` on the device with ``options``; the result is not stored (the caller stores it)."""
         ...
 
     def peak(self, threads: list[int] | None) -> dict[str, Any]:
@@ -74,23 +76,6 @@ def board(target: Target, capability: str, message: str) -> Board:
     if capability not in target.capabilities:
         raise UsageError(message)
     return cast(Board, target)
-
-
-def bench_arguments(threads: int | None, settings: BenchSettings, options: dict[str, Any]) -> list[str]:
-    """``edgeconv bench`` options for a measurement (everything but the file); threads None: the device's."""
-    args = ["--threads", str(threads)] if threads is not None else []
-    args += ["--warmup", str(settings.warmup_runs)]
-    args += ["--warmup-seconds", str(settings.warmup_seconds), "--runs", str(settings.runs)]
-    args += ["--min-seconds", str(settings.min_seconds), "--max-seconds", str(settings.max_seconds)]
-    for name, value in options.items():
-        if value is None:
-            continue
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            args.append(flag if value else f"--no-{flag[2:]}")
-        else:
-            args += [flag, str(value)]
-    return [*args, "--json", "--no-store"]
 
 
 def edgeconv_process() -> list[str]:

@@ -1,4 +1,5 @@
-"""Many devices: named groups of targets, and measurements on different devices in parallel.
+"""Many devices: named groups of targets, measurements on different devices in parallel, and a sweep per
+device (one ``edgeconv sweep`` process each, all at once, then ``OUT/fleet.json`` naming each device's sweep).
 
 Groups live in ``targets.toml`` in the user's config directory (``~/.config/edgeconv/`` on Linux, or
 ``$EDGECONV_TARGETS``)::
@@ -13,19 +14,23 @@ no edgeconv to hold one), so two edgeconv processes never measure one device at 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from edgeconv.atomic import write_json
 from edgeconv.errors import EdgeconvError, UsageError
-from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.lock import device_lock
 from edgeconv.runtime.result import BenchResult
-from edgeconv.targets.base import Target
+from edgeconv.targets.base import Target, edgeconv_process
+from edgeconv.targets.measure_options import MeasureOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,18 +78,55 @@ def target_lock(target: Target) -> Any:
     return device_lock(path=Path(tempfile.gettempdir()) / f"edgeconv-target-{digest}.lock")
 
 
-def measure_on(
-    targets: Sequence[Target], path: Path, threads: int | None, settings: BenchSettings, **options: Any
-) -> list[BenchResult | EdgeconvError]:
+def measure_on(targets: Sequence[Target], path: Path, options: MeasureOptions) -> list[BenchResult | EdgeconvError]:
     """``path`` measured on every target at once (one at a time per device); a failure is returned in its
     target's place, so one unreachable board does not cost the others' results."""
 
     def one(target: Target) -> BenchResult | EdgeconvError:
         try:
             with target_lock(target):
-                return target.measure(path, threads, settings, **options)
+                return target.measure(path, options)
         except EdgeconvError as exc:
             return exc
 
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
         return list(pool.map(one, targets))
+
+
+def slug(target: str) -> str:
+    """A directory name for a target: ``ssh://pi@host:22`` -> ``ssh_pi_host_22``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", target).strip("_")
+
+
+def run_fleet(
+    targets: list[str], out: Path, sweep_argv: Callable[[str, Path], list[str]], log: Callable[[str], None]
+) -> dict[str, Any]:
+    """One sweep per target, in parallel processes (``sweep_argv(target, directory)``: the edgeconv arguments of
+    one); ``OUT/fleet.json`` records where each one is, and what it chose or why it failed."""
+    procs = {}
+    for target in targets:
+        directory = out / slug(target)
+        command = [*edgeconv_process(), *sweep_argv(target, directory)]
+        procs[target] = (
+            directory,
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        )
+        log(f"sweep  {target}: started (output in {directory})")
+    devices = []
+    for target, (directory, proc) in procs.items():
+        stdout, stderr = proc.communicate()
+        if proc.returncode == 0:
+            summary = json.loads(stdout)
+            chosen = summary["selection"]["chosen"]
+            devices.append(
+                {"target": target, "out": str(directory), "device_id": summary["device_id"], "chosen": chosen}
+            )
+            log(f"sweep  {target}: " + (f"chose {chosen['artifact_name']}" if chosen else "nothing fits"))
+        else:
+            reason = (stderr.strip().splitlines() or ["no output"])[-1].removeprefix("Error: ")
+            devices.append({"target": target, "out": str(directory), "error": reason})
+            log(f"sweep  {target}: failed: {reason}")
+    fleet = {"kind": "fleet", "targets": targets, "devices": devices}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "fleet.json", fleet)
+    return fleet

@@ -3,17 +3,16 @@ the runtime (no torch thread pools, an honest peak RSS), exactly as on a device.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeconv.errors import EdgeconvError
-from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.device import device_info
 from edgeconv.runtime.result import BenchResult
-from edgeconv.targets.base import bench_arguments, edgeconv_process
+from edgeconv.targets.base import edgeconv_process
+from edgeconv.targets.measure_options import MeasureOptions
+from edgeconv.targets.runners import EdgeconvRunner
+from edgeconv.targets.transport import ShellTransport
 
 
 @dataclass(frozen=True)
@@ -36,14 +35,7 @@ class LocalTarget:
 
         return {**measure_peak(threads), "target": self.name}
 
-    def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
+    def measure(self, path: Path, options: MeasureOptions) -> BenchResult:
         """Benchmark ``path``; the result is not stored (the caller stores it)."""
-        command = [*edgeconv_process(), "bench", str(path), *bench_arguments(threads, settings, options)]
-        try:
-            proc = subprocess.run(command, capture_output=True, text=True, timeout=self.run_timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise EdgeconvError(f"measuring {path.name} locally took longer than {self.run_timeout:.0f} s") from None
-        if proc.returncode != 0:
-            reason = (proc.stderr.strip().splitlines() or ["no output"])[-1].removeprefix("Error: ")
-            raise EdgeconvError(f"measuring {path.name} locally failed: {reason}")
-        return BenchResult.from_dict(json.loads(proc.stdout))
+        runner = EdgeconvRunner(tuple(edgeconv_process()))
+        return runner.measure(ShellTransport(), str(path), path, options, self.run_timeout)

@@ -2,13 +2,12 @@
 
 On the device everything lives in one directory (``SshAddress.directory``, default ``~/.cache/edgeconv``):
 ``venv/`` (edgeconv's wheel with one runtime, no torch), ``wheels/`` (what setup copied), and
-``artifacts/<sha256>/`` (each artifact once, with its companions and sidecar, named by content hash; copied
-into a temporary directory and renamed, so a half-copied artifact is never used).
+``artifacts/<sha256>/`` (each artifact once, with its companions and sidecar) and ``inputs/<sha256>/`` (images
+to evaluate on), both in the content-hash cache of ``uploads.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
 import json
@@ -22,17 +21,18 @@ import numpy as np
 
 from edgeconv.errors import EdgeconvError, UsageError
 from edgeconv.runtime.artifact_info import artifact_files, artifact_sha256, sidecar_path
-from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.exchange import decode_logits, encode_images
 from edgeconv.runtime.formats import all_formats
 from edgeconv.runtime.preprocess import Preprocessing
 from edgeconv.runtime.result import BenchResult
-from edgeconv.targets.base import bench_arguments
+from edgeconv.targets.measure_options import MeasureOptions
+from edgeconv.targets.runners import EdgeconvRunner
 from edgeconv.targets.ssh import Ssh, SshAddress, SshError
+from edgeconv.targets.transport import QUICK_S, check
+from edgeconv.targets.uploads import upload_once
 from edgeconv.targets.wheels import fill_wheelhouse, local_wheel
 
 q = shlex.quote
-QUICK_S = 60.0  # checks, copies of small files
 INSTALL_S = 1800.0  # a pip install on a board can take many minutes
 
 _PROBE_REPORT = """
@@ -146,17 +146,18 @@ class SshTarget:
         built = local_wheel(wheel)
         if wheelhouse is not None:
             fill_wheelhouse(wheelhouse, built, runtime, report["device"]["machine"], report["python_version"])
-        self.ssh.check(f"mkdir -p {q(self.path('wheels'))}", "creating edgeconv's directory", QUICK_S)
+        check(self.ssh, f"mkdir -p {q(self.path('wheels'))}", "creating edgeconv's directory")
         uploads = sorted(wheelhouse.glob("*.whl")) if wheelhouse else [built]
         if built.name not in {w.name for w in uploads}:
             uploads.append(built)
         for file in uploads:
-            self._upload(file, self.path("wheels", file.name), f"copying {file.name}")
+            self.ssh.put(file, self.path("wheels", file.name), f"copying {file.name}")
         requirement = q(f"{self.path('wheels', built.name)}[{runtime}]")
         offline = f"--no-index --find-links {q(self.path('wheels'))} " if wheelhouse else ""
         venv = q(self.path("venv"))
         python = q(report["python"]) if not report["in_edgeconv_venv"] else "python3"
-        self.ssh.check(
+        check(
+            self.ssh,
             f"[ -x {venv}/bin/python ] || {python} -m venv {venv}\n"
             f"{venv}/bin/python -m pip install --quiet --disable-pip-version-check {offline}{requirement}",
             f"installing edgeconv[{runtime}]",
@@ -182,51 +183,24 @@ class SshTarget:
             raise SshError(f"edgeconv is not installed on {self.name}: run edgeconv target setup {self.name}")
         return report
 
-    def _upload(self, source: Path, destination: str, what: str) -> None:
-        """Copy one file: to a temporary name beside ``destination``, then rename."""
-        part, final = q(destination + ".part"), q(destination)
-        timeout = QUICK_S + source.stat().st_size / 1e5  # at least 100 kB/s
-        self.ssh.check(f"cat > {part} && mv {part} {final}", what, timeout, source.read_bytes())
-
     def upload_artifact(self, path: Path) -> str:
         """The artifact's path on the device, copying it (with companions and sidecar) unless the cache has it."""
-        sha = artifact_sha256(path)
-        remote_file = self.path("artifacts", sha, path.name)
-        status, _, _ = self.ssh.run(f"test -f {q(remote_file)}", f"looking up {path.name}", QUICK_S)
-        if status == 0:
-            return remote_file
-        staging = self.path("artifacts", f".{sha}.part")
-        self.ssh.check(f"rm -rf {q(staging)} && mkdir -p {q(staging)}", f"copying {path.name}", QUICK_S)
         files = [*artifact_files(path), *([sidecar_path(path)] if sidecar_path(path).is_file() else [])]
-        try:
-            for file in files:
-                self._upload(file, f"{staging}/{file.name}", f"copying {file.name}")
-        except SshError:
-            with contextlib.suppress(SshError):  # leave no half-copied artifact on a full disk
-                self.ssh.run(f"rm -rf {q(staging)}", "cleaning up", QUICK_S)
-            raise
-        # if another workstation finished the same copy meanwhile, keep theirs
-        final = q(self.path("artifacts", sha))
-        self.ssh.check(
-            f"mv -T {q(staging)} {final} 2>/dev/null || rm -rf {q(staging)}", f"copying {path.name}", QUICK_S
-        )
-        return remote_file
+        directory = upload_once(self.ssh, self.path("artifacts"), artifact_sha256(path), files, path.name)
+        return f"{directory}/{path.name}"
 
     def logits(self, path: Path, images: np.ndarray, preprocessing: Preprocessing) -> tuple[np.ndarray, dict[str, Any]]:
         """The artifact's logits for prepared uint8 images, computed on the device (the images are copied there
         once, named by content hash), and the device's fingerprint."""
         remote_file = self.upload_artifact(path)
         payload = encode_images(images, preprocessing.to_dict())
-        remote_images = self.path("inputs", hashlib.sha256(payload).hexdigest() + ".npz")
-        status, _, _ = self.ssh.run(f"test -f {q(remote_images)}", "looking up the images", QUICK_S)
-        if status != 0:
-            self.ssh.check(f"mkdir -p {q(self.path('inputs'))}", "copying the images", QUICK_S)
-            with tempfile.NamedTemporaryFile(suffix=".npz") as file:
-                file.write(payload)
-                file.flush()
-                self._upload(Path(file.name), remote_images, "copying the images")
+        with tempfile.TemporaryDirectory() as scratch:
+            (Path(scratch) / "images.npz").write_bytes(payload)
+            digest = hashlib.sha256(payload).hexdigest()
+            inputs = upload_once(self.ssh, self.path("inputs"), digest, [Path(scratch) / "images.npz"], "the images")
+        remote_images = f"{inputs}/images.npz"
         command = [self.path("venv", "bin", "python"), "-m", "edgeconv", "predict", remote_file, remote_images]
-        out = self.ssh.check(shlex.join(command), f"running {path.name} on {len(images)} images", self.run_timeout)
+        out = check(self.ssh, shlex.join(command), f"running {path.name} on {len(images)} images", self.run_timeout)
         logits, device = decode_logits(out.strip().splitlines()[-1])
         return logits, {**device, "target": self.name}
 
@@ -235,24 +209,19 @@ class SshTarget:
         self._installed()
         command = [self.path("venv", "bin", "python"), "-m", "edgeconv", "info", "--peak", "--json", "--no-store"]
         command += ["--threads", ",".join(map(str, threads))] if threads else []
-        out = self.ssh.check(shlex.join(command), "measuring the GEMM peak", self.run_timeout)
+        out = check(self.ssh, shlex.join(command), "measuring the GEMM peak", self.run_timeout)
         try:
             peak: dict[str, Any] = json.loads(out)["peak"]
         except (ValueError, KeyError, TypeError):
             raise EdgeconvError(f"measuring the GEMM peak on {self.name} returned no result") from None
         return {**peak, "target": self.name}
 
-    def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
-        """Benchmark ``path`` on the device (copied there once); the result carries the device's fingerprint and
-        the local path, and is not stored (the caller stores it)."""
+    def measure(self, path: Path, options: MeasureOptions) -> BenchResult:
+        """Benchmark ``path`` on the device (copied there once) with the edgeconv installed there; the result
+        carries the device's fingerprint and the local path, and is not stored (the caller stores it)."""
         remote_file = self.upload_artifact(path)
-        command = [self.path("venv", "bin", "python"), "-m", "edgeconv", "bench", remote_file]
-        command += bench_arguments(threads, settings, options)
-        out = self.ssh.check(shlex.join(command), f"measuring {path.name}", self.run_timeout)
-        try:
-            result = BenchResult.from_dict(json.loads(out))
-        except (ValueError, KeyError, TypeError):
-            raise EdgeconvError(f"measuring {path.name} on {self.name} returned no result") from None
+        runner = EdgeconvRunner((self.path("venv", "bin", "python"), "-m", "edgeconv"))
+        result = runner.measure(self.ssh, remote_file, path, options, self.run_timeout)
         if result.artifact["sha256"] != artifact_sha256(path):
             raise EdgeconvError(f"the copy of {path.name} on {self.name} differs from the local file")
         result.artifact = {**result.artifact, "path": str(path.resolve()), "device_path": remote_file}

@@ -21,18 +21,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from edgeconv.errors import EdgeconvError, UsageError
+from edgeconv.targets.transport import ConnectionLost, TransportError, check, copy_timeout
 
 STATUS_KEY = "edgeconv_status"
 DEFAULT_DIR = ".cache/edgeconv"  # on the device, relative to the login directory
 CONNECT_TIMEOUT_S = 10
 
 
-class SshError(EdgeconvError):
-    """The device could not be reached, refused us, or the connection broke."""
-
-
-class ConnectionLost(SshError):
-    """The connection broke during a command (the command may be retried)."""
+class SshError(TransportError):
+    """The device could not be reached over SSH or refused us."""
 
 
 @dataclass(frozen=True)
@@ -120,11 +117,15 @@ def explain(stderr: str, address: SshAddress) -> tuple[str, bool]:
 
 @dataclass
 class Ssh:
-    """Run commands on one device over SSH."""
+    """Commands and copies on one device over SSH (a :class:`~edgeconv.targets.transport.Transport`)."""
 
     address: SshAddress
     accept_new_host_key: bool = False
     connect_timeout: float = CONNECT_TIMEOUT_S
+
+    @property
+    def label(self) -> str:
+        return self.address.label
 
     def _share_key(self) -> str:
         """Connections are shared per target as given and ssh_config used (ssh's own %C is per resolved host:
@@ -176,11 +177,7 @@ class Ssh:
             raise (ConnectionLost if lost else SshError)(f"{what}: {message}") from None
         return status, body, stderr
 
-    def check(self, remote: str, what: str, timeout: float, stdin: bytes | None = None) -> str:
-        """:meth:`run`, and raise with the command's last stderr line unless it succeeded; returns stdout."""
-        status, out, err = self.run(remote, what, timeout, stdin)
-        if status != 0:
-            lines = [line.strip() for line in err.splitlines() if line.strip()]
-            reason = lines[-1].removeprefix("Error: ") if lines else f"exit status {status}"
-            raise SshError(f"{what} on {self.address.label} failed: {reason}")
-        return out
+    def put(self, local: Path, remote: str, what: str) -> None:
+        """Copy ``local`` through the shared connection: to ``remote.part``, then renamed."""
+        part, final = shlex.quote(remote + ".part"), shlex.quote(remote)
+        check(self, f"cat > {part} && mv {part} {final}", what, copy_timeout(local), local.read_bytes())

@@ -14,9 +14,9 @@ from torch import nn
 
 from edgeconv.data import DataSplits
 from edgeconv.runtime.artifact_info import describe_artifact
-from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.device import device_info
 from edgeconv.runtime.result import BenchResult, LatencyStats
+from edgeconv.targets.measure_options import MeasureOptions
 from edgeconv.train import TrainConfig, fit
 
 # precision -> latency factor per format: int8 twice as fast in ONNX, twice as slow in OpenVINO
@@ -40,14 +40,15 @@ class KnownLatencyTarget:
         factor = PRECISION_FACTOR.get((artifact["format"], artifact["precision"]), 1.0)
         return (self.base_ms + self.ms_per_mmac * artifact["model"]["macs"] / 1e6) * factor
 
-    def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> BenchResult:
+    def measure(self, path: Path, options: MeasureOptions) -> BenchResult:
+        settings = options.settings
         artifact = describe_artifact(path)
         self.measured.append(path.name)
         p90 = self.latency_ms(artifact)
         p50 = p90 * 0.95
         return BenchResult(
             artifact=artifact,
-            backend={"name": "known", "version": "1", "settings": {"threads": threads}},
+            backend={"name": "known", "version": "1", "settings": {"threads": options.threads}},
             device=self.device(),
             init_ms=1.0,
             first_inference_ms=p90,

@@ -1,21 +1,23 @@
 """adb targets without a phone: LiteRT's benchmark output parsed from real runs of several versions, the command
-lines built, and the push-once and measurement logic run against a directory on this machine."""
+lines built, and the measurement logic run through this machine's shell as the phone's (a directory here)."""
 
 from __future__ import annotations
 
 import math
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from edgeconv.errors import UsageError
 from edgeconv.runtime.bench import BenchSettings
 from edgeconv.targets import get_target
-from edgeconv.targets.adb import AdbTarget, tool_command
+from edgeconv.targets.adb import AdbTarget
+from edgeconv.targets.measure_options import MeasureOptions
 from edgeconv.targets.native_benchmark import NativeBenchmarkError, parse_native
+from edgeconv.targets.runners import tool_command
+from edgeconv.targets.transport import ShellTransport
 
 OUTPUTS = Path(__file__).parent.parent / "fixtures" / "benchmark_model"
 
@@ -81,34 +83,21 @@ def test_command_lines() -> None:
     assert litert == [*expected, "--result_json", "/r.json"]
 
 
-class DirectoryAdb:
-    """adb's two operations done on this machine: shell commands run in sh, pushes copy files."""
+class RecordingShell(ShellTransport):
+    """This machine as the phone (its file system a directory here), recording every copy."""
 
     def __init__(self) -> None:
         self.pushed: list[str] = []
 
-    def shell(self, command: str, timeout: float) -> tuple[int, str]:
-        proc = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=timeout, check=False)
-        return proc.returncode, proc.stdout + proc.stderr
-
-    def push(self, local: Path, remote: str, timeout: float) -> None:
+    def put(self, local: Path, remote: str, what: str) -> None:
         self.pushed.append(remote)
-        shutil.copy(local, remote)
+        super().put(local, remote, what)
 
 
 def phone(tmp_path: Path, binary: Path) -> AdbTarget:
-    target = AdbTarget("emulator-5554", binary, root=str(tmp_path / "device"), adb=DirectoryAdb())
+    target = AdbTarget("emulator-5554", binary, root=str(tmp_path / "device"), transport=RecordingShell())
     target._info = {"hostname": "emulator-5554", "machine": "aarch64", "device_id": "0123456789ab"}  # no getprop here
     return target
-
-
-def test_push_once_by_content_hash(tmp_path: Path, tiny_tflite: Path) -> None:
-    target = phone(tmp_path, tiny_tflite)
-    first = target.push_once(tiny_tflite, "f" * 64)
-    again = target.push_once(tiny_tflite, "f" * 64)
-    assert first == again == str(tmp_path / "device" / ("f" * 64) / tiny_tflite.name)
-    assert target.adb.pushed == [first + ".part"]  # pushed once, to a temporary name
-    assert Path(first).read_bytes() == tiny_tflite.read_bytes() and not Path(first + ".part").exists()
 
 
 def test_measurement_with_litert_benchmark_as_the_device_tool(tmp_path: Path, tiny_tflite: Path) -> None:
@@ -117,14 +106,16 @@ def test_measurement_with_litert_benchmark_as_the_device_tool(tmp_path: Path, ti
         pytest.skip("litert-benchmark (ai-edge-litert) is not installed")
     target = phone(tmp_path, tool)
     settings = BenchSettings(warmup_runs=3, runs=30)
-    result = target.measure(tiny_tflite, 1, settings)
+    result = target.measure(tiny_tflite, MeasureOptions(1, settings))
     assert result.runs == 30 and result.backend["name"] == "litert-benchmark"
     assert 0 < result.latency_ms.min <= result.latency_ms.p50 <= result.latency_ms.max
     assert math.isnan(result.latency_ms.p90)  # the tool reports no p90
     assert result.device["target"] == "adb://emulator-5554" and result.artifact["sha256"]
-    assert len(target.adb.pushed) == 2  # the tool and the model, once each
-    target.measure(tiny_tflite, 1, settings)
-    assert len(target.adb.pushed) == 2
+    assert len(target.shell.pushed) == 2  # type: ignore[attr-defined]  # the tool and the model, once each
+    target.measure(tiny_tflite, MeasureOptions(1, settings))
+    assert len(target.shell.pushed) == 2  # type: ignore[attr-defined]
+    with pytest.raises(UsageError, match="cooldown, spinning does not apply to adb://emulator-5554"):
+        target.measure(tiny_tflite, MeasureOptions(1, settings, cooldown=1.0, runtime={"spinning": False}))
 
 
 def test_bad_adb_use_is_one_line(tmp_path: Path, tiny_onnx: Path, tiny_tflite: Path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -163,6 +154,6 @@ def test_thermal_status_is_read_and_a_hot_phone_flags_the_result(
     (bin_dir / "dumpsys").write_text(f"#!/bin/sh\ncat <<'EOF'\n{THERMAL_DUMP.format(status=2)}EOF\n")
     (bin_dir / "dumpsys").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    result = phone(tmp_path, tool).measure(tiny_tflite, 1, BenchSettings(warmup_runs=2, runs=10))
+    result = phone(tmp_path, tool).measure(tiny_tflite, MeasureOptions(1, BenchSettings(warmup_runs=2, runs=10)))
     assert result.conditions == {"before": {"thermal_status": 2}, "after": {"thermal_status": 2}}
     assert result.invalid and "thermal status 2" in result.invalid

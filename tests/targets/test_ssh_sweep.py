@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from edgeconv.results import open_store
 from edgeconv.runtime.bench import BenchSettings
 from edgeconv.sweep import SweepConfig, plan_sweep, run_sweep
 from edgeconv.targets import get_target
+from edgeconv.targets.measure_options import MeasureOptions
 
 if TYPE_CHECKING:
     from loopback_sshd import Board
@@ -50,12 +52,12 @@ class CutSecondMeasurement:
     def device(self) -> dict[str, Any]:
         return dict(self.target.device())
 
-    def measure(self, path: Path, threads: int | None, settings: BenchSettings, **options: Any) -> Any:
+    def measure(self, path: Path, options: MeasureOptions) -> Any:
         self.calls += 1
         if self.calls == 2:
-            settings = LONG_ENOUGH_TO_CUT
+            options = dataclasses.replace(options, settings=LONG_ENOUGH_TO_CUT)
             threading.Timer(1.0, self.board.kill_connections).start()
-        return self.target.measure(path, threads, settings, **options)
+        return self.target.measure(path, options)
 
 
 def test_sweep_over_ssh_survives_a_cut_connection_and_resumes(board: Board, installed: str, tmp_path: Path) -> None:
