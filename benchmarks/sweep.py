@@ -28,7 +28,7 @@ from typing import Any
 
 from rich.progress import track
 
-from edgeconv.cli.options import bench_settings_from
+from edgeconv.cli.options import bench_settings_from, train_config_from
 from edgeconv.cli.sweep_cmd import sweep_command, sweep_config
 from edgeconv.results import open_store
 from edgeconv.runtime.artifact_info import artifact_sha256
@@ -70,9 +70,9 @@ def verdict(agree: list[dict[str, Any]]) -> str:
 def readme_config(args: list[str]) -> SweepConfig:
     """The SweepConfig of the README's sweep, parsed by the `edgeconv sweep` command itself."""
     params = dict(sweep_command.make_context("sweep", list(args[1:])).params)
-    bench = bench_settings_from(params)
-    wanted = [name for name in inspect.signature(sweep_config).parameters if name != "bench"]
-    config = sweep_config(**{name: params[name] for name in wanted}, bench=bench)
+    bench, train = bench_settings_from(params), train_config_from(params)
+    wanted = [name for name in inspect.signature(sweep_config).parameters if name not in ("bench", "train")]
+    config = sweep_config(**{name: params[name] for name in wanted}, bench=bench, train=train)
     return plan_sweep(config).lanes[0].config
 
 

@@ -1,12 +1,13 @@
 """Options that several commands take, each declared once: the measurement settings derived from
-:class:`~edgeconv.runtime.bench.BenchSettings`, the device conditions, the thread count and the latency
-statistic. A command takes the group's options as keyword arguments and rebuilds the settings object with
-the matching ``*_from`` function."""
+:class:`~edgeconv.runtime.bench.BenchSettings`, the training settings derived from
+:class:`~edgeconv.train.config.TrainConfig`, the device conditions, the thread count and the latency statistic.
+A command takes the group's options as keyword arguments and rebuilds the settings object with the matching
+``*_from`` function."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, Field, fields
 from typing import Any, TypeVar
 
 import click
@@ -41,6 +42,49 @@ def bench_settings_from(options: dict[str, Any]) -> Any:
     from edgeconv.runtime.bench import BenchSettings
 
     return BenchSettings(**{setting.name: options.pop(setting.name) for setting in fields(BenchSettings)})
+
+
+def _field_type(setting: Field[Any]) -> click.ParamType | None:
+    """The click type of a settings field from its annotation and metadata bounds (None: a flag)."""
+    meta, kind = setting.metadata, str(setting.type)
+    if kind == "bool":
+        return None
+    if "choices" in meta:
+        return click.Choice(meta["choices"])
+    if kind.startswith("int"):
+        return click.IntRange(min=meta["min"]) if "min" in meta else click.INT
+    return FiniteFloatRange(
+        min=meta.get("min"),
+        max=meta.get("max"),
+        min_open=meta.get("min_open", False),
+        max_open=meta.get("max_open", False),
+    )
+
+
+def train_options(defaults: dict[str, Any] | None = None) -> Callable[[F], F]:
+    """One option per :class:`TrainConfig` field (``--epochs``, ``--lr``, ``--augment/--no-augment``, ...),
+    with its bounds and help; ``defaults`` overrides a field's default for one command (the sweep's epochs)."""
+    from edgeconv.train.config import TrainConfig
+
+    def decorate(function: F) -> F:
+        for setting in reversed(fields(TrainConfig)):
+            meta = setting.metadata
+            default = (defaults or {}).get(setting.name, setting.default)
+            kind = _field_type(setting)
+            decls = [meta["flag"], *([meta["short"]] if "short" in meta else []), setting.name]
+            extra: dict[str, Any] = {"is_flag": True} if kind is None and "/" not in meta["flag"] else {"type": kind}
+            option = click.option(*decls, default=default, show_default=default is not None, help=meta["help"], **extra)
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def train_config_from(options: dict[str, Any]) -> Any:
+    """The :class:`TrainConfig` that :func:`train_options` parsed, taken out of ``options``."""
+    from edgeconv.train.config import TrainConfig
+
+    return TrainConfig(**{setting.name: options.pop(setting.name) for setting in fields(TrainConfig)})
 
 
 def conditions_options(function: F) -> F:

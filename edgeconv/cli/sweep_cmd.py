@@ -23,6 +23,8 @@ from edgeconv.cli.options import (
     conditions_options,
     stat_option,
     threads_option,
+    train_config_from,
+    train_options,
 )
 from edgeconv.cli.tables import print_fleet, print_lanes, print_selection
 from edgeconv.errors import EdgeconvError, require
@@ -32,6 +34,7 @@ from edgeconv.staging import recover
 if TYPE_CHECKING:
     from edgeconv.runtime.bench import BenchSettings
     from edgeconv.sweep import SweepConfig
+    from edgeconv.train import TrainConfig
 
 
 def _out_lock(out_dir: Path) -> Any:
@@ -60,11 +63,11 @@ def sweep_config(
     int8_scheme: str,
     threads: int,
     data: str,
-    epochs: int,
     weights: str | None,
     distil: bool,
     remeasure: bool,
     bench: BenchSettings | None = None,
+    train: TrainConfig | None = None,
     cooldown: float = 0.0,
     max_temp: float | None = None,
 ) -> SweepConfig:
@@ -77,6 +80,7 @@ def sweep_config(
     from edgeconv.runtime.bench import BenchSettings
     from edgeconv.sweep import SweepConfig
     from edgeconv.sweep.space import parse_resolutions, parse_widths
+    from edgeconv.train import TrainConfig
 
     families = parse_models(model)
     formats, precisions = parse_formats(fmt), parse_precisions(precision)
@@ -91,11 +95,11 @@ def sweep_config(
         int8_scheme=int8_scheme,
         threads=threads,
         data=data,
-        epochs=epochs,
         weights=weights,
         distil=distil,
         remeasure=remeasure,
         bench=bench or BenchSettings(),
+        train=train or TrainConfig(epochs=10),
         cooldown_s=cooldown,
         max_temp_c=max_temp,
     )
@@ -137,13 +141,13 @@ def sweep_config(
 @threads_option(1, "Inference threads of every measurement.")
 @target_options
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
-@click.option("--epochs", "-e", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option(
     "--weights",
     type=click.Path(dir_okay=False),
     default=None,
     help="Fine-tune every candidate from these pretrained weights (same family and width as the file).",
 )
+@train_options({"epochs": 10})
 @click.option("--distil", is_flag=True, help="Train the widest finalist first and distil the others from it.")
 @click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")
 @bench_settings_options
@@ -189,8 +193,9 @@ def sweep_command(
     from edgeconv.targets import get_target
     from edgeconv.targets.fleet import expand
 
-    bench = bench_settings_from(options)  # taken out of ``options`` before they describe the sweep
-    plan = plan_sweep(sweep_config(**options, bench=bench), baseline)
+    bench = bench_settings_from(options)  # both taken out of ``options`` before they describe the sweep
+    train = train_config_from(options)
+    plan = plan_sweep(sweep_config(**options, bench=bench, train=train), baseline)
     specs = expand(targets)
     if len(specs) > 1:
         from edgeconv.targets.fleet import run_fleet

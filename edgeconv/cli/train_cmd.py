@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from edgeconv.cli.common import FiniteFloatRange, err, json_flag, out, print_json
+from edgeconv.cli.options import train_config_from, train_options
 from edgeconv.errors import UsageError, require
 
 
@@ -42,20 +43,6 @@ def _teacher(path: str | None, class_names: list[str]) -> Any:
     help="'digits' (built in, no download) or an ImageFolder directory (class sub-folders, "
     "optionally under train/ and val/).",
 )
-@click.option("--epochs", "-e", type=click.IntRange(min=1), default=15, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
-@click.option("--optimizer", type=click.Choice(["adamw", "sgd"]), default="adamw", show_default=True)
-@click.option(
-    "--lr",
-    type=FiniteFloatRange(min=0, min_open=True),
-    default=None,
-    help="Peak learning rate. [default: 3e-3 AdamW, 0.1 SGD]",
-)
-@click.option("--weight-decay", type=FiniteFloatRange(min=0), default=None, help="[default: 0.05 AdamW, 4e-5 SGD]")
-@click.option("--warmup-epochs", type=FiniteFloatRange(min=0), default=1.0, show_default=True)
-@click.option("--label-smoothing", type=FiniteFloatRange(0, 1, max_open=True), default=0.1, show_default=True)
-@click.option("--augment/--no-augment", default=True, show_default=True, help="Random zoom and shift.")
-@click.option("--hflip", is_flag=True, help="Also flip horizontally (natural images; not for digits or text).")
 @click.option(
     "--weights",
     type=click.Path(dir_okay=False),
@@ -69,17 +56,13 @@ def _teacher(path: str | None, class_names: list[str]) -> Any:
     help="Distil from this trained edgeconv checkpoint (e.g. a wider model).",
 )
 @click.option(
-    "--kd-alpha", type=FiniteFloatRange(0, 1), default=0.7, show_default=True, help="Weight of the distillation loss."
-)
-@click.option("--kd-temperature", type=FiniteFloatRange(min=0, min_open=True), default=4.0, show_default=True)
-@click.option(
     "--val-fraction",
     type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
     default=0.2,
     show_default=True,
     help="Held-out fraction when the data has no val/ split.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@train_options()
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="PyTorch threads. [default: all cores]")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/train", show_default=True)
 @json_flag
@@ -88,24 +71,13 @@ def train_command(
     width: float,
     resolution: int | None,
     data: str,
-    epochs: int,
-    batch_size: int,
-    optimizer: str,
-    lr: float | None,
-    weight_decay: float | None,
-    warmup_epochs: float,
-    label_smoothing: float,
-    augment: bool,
-    hflip: bool,
     weights: str | None,
     teacher: str | None,
-    kd_alpha: float,
-    kd_temperature: float,
     val_fraction: float,
-    seed: int,
     threads: int | None,
     out_dir: str,
     as_json: bool,
+    **options: Any,
 ) -> None:
     """Train (or fine-tune) a model and keep the checkpoint with the best validation accuracy.
 
@@ -120,31 +92,18 @@ def train_command(
     from edgeconv.data import DIGITS_RESOLUTION, load_data
     from edgeconv.models import create_model
     from edgeconv.models.registry import get_spec
-    from edgeconv.train import TrainConfig, fit, load_pretrained
+    from edgeconv.train import fit, load_pretrained
 
     if model is None:
         raise UsageError("give --model NAME (see `edgeconv models`)")
-    config = TrainConfig(
-        epochs,
-        batch_size,
-        optimizer,
-        lr,
-        weight_decay,
-        warmup_epochs,
-        label_smoothing,
-        augment,
-        hflip,
-        kd_alpha,
-        kd_temperature,
-        seed,
-    )
+    config = train_config_from(options)
     if resolution is None:
         resolution = DIGITS_RESOLUTION if data == "digits" else get_spec(model).default_resolution
     net = create_model(model, width, 10, resolution)  # validates the arguments before any data is read
     if threads:
         torch.set_num_threads(threads)
     with err.status(f"loading {data}..."):
-        splits = load_data(data, resolution, val_fraction, seed)
+        splits = load_data(data, resolution, val_fraction, config.seed)
     net = create_model(model, width, len(splits.class_names), resolution)
     report = load_pretrained(net, weights) if weights else None
     teacher_net = _teacher(teacher, splits.class_names)
@@ -158,9 +117,8 @@ def train_command(
         task = progress.add_task("epoch 1", total=None)
 
         def on_step(epoch: int, step: int, steps: int, loss: float, acc: float) -> None:
-            progress.update(
-                task, total=steps, completed=step, description=f"epoch {epoch}/{epochs}  loss {loss:.3f}  acc {acc:.1%}"
-            )
+            shown = f"epoch {epoch}/{config.epochs}  loss {loss:.3f}  acc {acc:.1%}"
+            progress.update(task, total=steps, completed=step, description=shown)
 
         def on_epoch(record: dict[str, Any]) -> None:
             err.print(
@@ -186,7 +144,7 @@ def train_command(
     table.add_row(
         "data", f"{data}: {len(splits.train)} train / {len(splits.val)} val images, {len(splits.class_names)} classes"
     )
-    table.add_row("best epoch", f"{result.best['epoch']} of {epochs}")
+    table.add_row("best epoch", f"{result.best['epoch']} of {config.epochs}")
     table.add_row("val top-1 / top-5", f"{result.best['val_top1']:.2%} / {result.best['val_top5']:.2%}")
     table.add_row("time", f"{result.seconds:.0f} s")
     if report:

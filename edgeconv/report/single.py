@@ -116,7 +116,7 @@ def _settings(summary: dict[str, Any]) -> list[list[str]]:
         ["latency model", f"{model['formula']}, coefficients {[round(c, 4) for c in model['coefficients']]}"],
         [
             "training",
-            f"{config['epochs']} epochs on {config['data']}"
+            f"{config['train']['epochs']} epochs on {config['data']}"
             + (", distilled from the widest" if config["distil"] else ""),
         ],
     ]

@@ -17,6 +17,7 @@ from edgeconv.plan import plan_exports
 from edgeconv.runtime.bench import BenchSettings
 from edgeconv.runtime.formats import get_format
 from edgeconv.targets.measure_options import MeasureOptions
+from edgeconv.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class SweepConfig:
     int8_scheme: str = "auto"  # one of the format's int8 schemes, or auto: the fast one for the target's CPU
     threads: int = 1
     data: str = "digits"
-    epochs: int = 10
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10))
     weights: str | None = None
     distil: bool = False
     remeasure: bool = False

@@ -178,7 +178,7 @@ def _trained(
         return checkpoint
     data = problem.splits(resolution)
     net = create_model(lane.family, width, len(data.class_names), resolution)
-    log(f"train  w{width:g} r{resolution}: {lane.config.epochs} epochs" + (" (distilled)" if teacher else ""))
+    log(f"train  w{width:g} r{resolution}: {lane.config.train.epochs} epochs" + (" (distilled)" if teacher else ""))
     return trainer(net, data, run_dir, teacher, lambda line: log(f"train  w{width:g} r{resolution}: {line}"))
 
 

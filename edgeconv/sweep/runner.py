@@ -30,7 +30,6 @@ from edgeconv.sweep.measurer import Measurer
 from edgeconv.sweep.problem import Problem
 from edgeconv.sweep.trainer import FitTrainer, Trainer
 from edgeconv.targets import Target
-from edgeconv.train import TrainConfig
 
 Log = Callable[[str], None]
 LANES_KIND, SINGLE_KIND = "lanes", "single"  # the report kinds of OUT/lanes.json and OUT/sweep.json
@@ -48,7 +47,7 @@ def run_sweep(
     edgeconv's own training with the plan's epochs and pretrained weights."""
     out_dir = Path(out_dir)
     config = plan.config
-    trainer = trainer or FitTrainer(TrainConfig(epochs=config.epochs), config.weights)
+    trainer = trainer or FitTrainer(config.train, config.weights)
     device = target.device()
     problems: dict[str, Problem] = {}
     outcomes: list[LaneOutcome] = []
@@ -56,7 +55,8 @@ def run_sweep(
         name = lane.path(plan.families_vary, plan.runtimes_vary).as_posix()
         if len(plan.lanes) > 1:
             log(f"lane {name} ({index} of {len(plan.lanes)})")
-        problem = problems.setdefault(lane.family, Problem(lane.family, config.data, lane.config.widths))
+        problem = problems.get(lane.family) or Problem(lane.family, config.data, lane.config.widths, config.train.seed)
+        problems[lane.family] = problem
         measurer = Measurer(store, target, log, lane.config.measure_options(), lane.config.stat, lane.config.remeasure)
         maker = ArtifactMaker(lane.config, problem, device)
         lane_dir, train_dir = plan.lane_dir(out_dir, lane), plan.train_dir(out_dir, lane)

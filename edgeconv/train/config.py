@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edgeconv.errors import UsageError
@@ -15,18 +15,50 @@ OPTIMIZERS = ("adamw", "sgd")
 class TrainConfig:
     """Hyper-parameters of one training run (recorded in the checkpoint)."""
 
-    epochs: int = 15
-    batch_size: int = 64
-    optimizer: str = "adamw"
-    lr: float | None = None  # default: 3e-3 for AdamW, 0.1 for SGD (at batch 64)
-    weight_decay: float | None = None  # default: 0.05 for AdamW, 4e-5 for SGD
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    augment: bool = True
-    hflip: bool = False
-    kd_alpha: float = 0.7
-    kd_temperature: float = 4.0
-    seed: int = 0
+    # metadata: the option every command that trains declares for the field (edgeconv.cli.options.train_options)
+    epochs: int = field(default=15, metadata={"flag": "--epochs", "short": "-e", "min": 1, "help": "Training epochs."})
+    batch_size: int = field(default=64, metadata={"flag": "--batch-size", "min": 2, "help": "Images per step."})
+    optimizer: str = field(
+        default="adamw", metadata={"flag": "--optimizer", "choices": OPTIMIZERS, "help": "AdamW, or SGD with momentum."}
+    )
+    lr: float | None = field(
+        default=None,
+        metadata={
+            "flag": "--lr",
+            "min": 0,
+            "min_open": True,
+            "help": "Peak learning rate. [default: 3e-3 AdamW, 0.1 SGD]",
+        },
+    )
+    weight_decay: float | None = field(
+        default=None, metadata={"flag": "--weight-decay", "min": 0, "help": "[default: 0.05 AdamW, 4e-5 SGD]"}
+    )
+    warmup_epochs: float = field(
+        default=1.0, metadata={"flag": "--warmup-epochs", "min": 0, "help": "Linear warm-up, then cosine decay."}
+    )
+    label_smoothing: float = field(
+        default=0.1,
+        metadata={
+            "flag": "--label-smoothing",
+            "min": 0,
+            "max": 1,
+            "max_open": True,
+            "help": "Label smoothing of the loss.",
+        },
+    )
+    augment: bool = field(default=True, metadata={"flag": "--augment/--no-augment", "help": "Random zoom and shift."})
+    hflip: bool = field(
+        default=False,
+        metadata={"flag": "--hflip", "help": "Also flip horizontally (natural images; not for digits or text)."},
+    )
+    kd_alpha: float = field(
+        default=0.7, metadata={"flag": "--kd-alpha", "min": 0, "max": 1, "help": "Weight of the distillation loss."}
+    )
+    kd_temperature: float = field(
+        default=4.0,
+        metadata={"flag": "--kd-temperature", "min": 0, "min_open": True, "help": "Distillation temperature."},
+    )
+    seed: int = field(default=0, metadata={"flag": "--seed", "help": "Seeds the initialisation, split and order."})
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:

@@ -21,6 +21,7 @@ from edgeconv.runtime.device import int8_path
 from edgeconv.runtime.formats import get_format
 from edgeconv.sweep import SweepConfig, plan_sweep, run_sweep
 from edgeconv.sweep.search import CONFIRM_SAMPLES
+from edgeconv.train import TrainConfig
 
 WIDTHS = [0.25, 0.35, 0.5, 0.75, 1.0]
 FAST = BenchSettings(warmup_runs=1, warmup_seconds=0, runs=5, min_seconds=0)
@@ -43,7 +44,8 @@ def budget(target: KnownLatencyTarget) -> float:
 
 
 def config(budget_ms: float, **changes: Any) -> SweepConfig:
-    settings = {"model": "mobilenetv2", "format": "onnx", "precision": "fp32", "epochs": 1, "bench": FAST}
+    settings = {"model": "mobilenetv2", "format": "onnx", "precision": "fp32", "bench": FAST}
+    settings |= {"train": TrainConfig(epochs=1)}
     settings |= {"widths": WIDTHS, "resolutions": [32]}
     return SweepConfig(budget_ms=budget_ms, **{**settings, **changes})
 

@@ -56,7 +56,8 @@ def test_sweep_on_two_devices_reports_them_side_by_side(
     assert all(d["chosen"] is not None for d in fleet["devices"])
     for device in fleet["devices"]:
         summary = json.loads((Path(device["out"]) / "sweep.json").read_text())
-        assert summary["target"] == device["target"] and summary["config"]["epochs"] == 1  # the options passed on
+        assert summary["target"] == device["target"]
+        assert summary["config"]["train"]["epochs"] == 1  # the options passed on
     report = remote_cli("report", "--sweep", str(out), "--out", str(tmp_path / "fleet.html"))
     assert report.returncode == 0, report.stderr
     page = (tmp_path / "fleet.html").read_text()

@@ -14,6 +14,7 @@ from edgeconv.runtime.bench import BenchSettings
 from edgeconv.sweep import SweepConfig, plan_sweep, run_sweep
 from edgeconv.targets import get_target
 from edgeconv.targets.measure_options import MeasureOptions
+from edgeconv.train import TrainConfig
 
 if TYPE_CHECKING:
     from loopback_sshd import Board
@@ -27,7 +28,7 @@ CONFIG = SweepConfig(
     resolutions=[32],
     format="onnx",
     precision="fp32",
-    epochs=1,
+    train=TrainConfig(epochs=1),
     bench=FAST,
 )
 

@@ -1,0 +1,46 @@
+"""Options declared once: the training settings come from TrainConfig's fields and mean the same in `train` and
+`sweep`; what the command line gives reaches the sweep's trainer unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import click
+import pytest
+
+from edgeconv.cli.options import bench_settings_from, train_config_from
+from edgeconv.cli.sweep_cmd import sweep_command, sweep_config
+from edgeconv.cli.train_cmd import train_command
+from edgeconv.train import TrainConfig
+
+SWEEP = ["--model", "mobilenetv2", "--budget-ms", "5"]
+
+
+def options_by_name(command: click.Command) -> dict[str, click.Option]:
+    return {param.name or "": param for param in command.params if isinstance(param, click.Option)}
+
+
+def test_every_training_setting_is_one_option_of_train_and_sweep() -> None:
+    train, sweep = options_by_name(train_command), options_by_name(sweep_command)
+    for setting in fields(TrainConfig):
+        assert train[setting.name].opts == sweep[setting.name].opts, setting.name
+        assert train[setting.name].opts[0] == setting.metadata["flag"].split("/")[0]
+        assert type(train[setting.name].type) is type(sweep[setting.name].type), setting.name
+    assert train["epochs"].default == 15 and sweep["epochs"].default == 10  # the sweep trains many candidates
+
+
+def test_training_options_reach_the_sweeps_trainer() -> None:
+    args = [*SWEEP, "--epochs", "3", "--lr", "0.01", "--batch-size", "32", "--no-augment", "--optimizer", "sgd"]
+    params = dict(sweep_command.make_context("sweep", args).params)
+    bench, train = bench_settings_from(params), train_config_from(params)
+    params.pop("baseline"), params.pop("targets"), params.pop("accept_new_host_key"), params.pop("out_dir")
+    params.pop("as_json"), params.pop("db")
+    config = sweep_config(**params, bench=bench, train=train)
+    assert config.train == TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.01, augment=False)
+    assert config.to_dict()["train"]["epochs"] == 3  # recorded in sweep.json
+
+
+@pytest.mark.parametrize("bad", [["--lr", "0"], ["--lr", "nan"], ["--label-smoothing", "1"], ["--batch-size", "1"]])
+def test_bad_training_settings_are_usage_errors(bad: list[str]) -> None:
+    with pytest.raises(click.BadParameter):
+        sweep_command.make_context("sweep", [*SWEEP, *bad])
