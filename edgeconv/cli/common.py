@@ -105,20 +105,6 @@ def target_options(function: F) -> F:
     )(accept_new_host_key_option(function))
 
 
-def int8_scheme_option(function: F) -> F:
-    """``--int8-scheme``: how int8 files are quantized; its help lists each format's schemes from the specs."""
-    from edgeconv.runtime.formats import all_formats
-
-    schemes = "; ".join(f"{spec.name}: {', '.join(spec.int8_schemes)}" for spec in all_formats())
-    return click.option(
-        "--int8-scheme",
-        default="auto",
-        show_default=True,
-        help=f"int8 scheme ({schemes}); auto: the fast one for the target's CPU (its int8 path, as `edgeconv "
-        "info` and `edgeconv target check` show it). Recorded in the sidecar; the accuracy gate judges it.",
-    )(function)
-
-
 def json_flag(function: F) -> F:
     """``--json``: the same in every command: machine-readable JSON on stdout instead of the table (progress
     and notes stay on stderr). To keep it in a file: ``edgeconv CMD ... --json > out.json``."""

@@ -9,15 +9,14 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import (
-    FiniteFloatRange,
     accept_new_host_key_option,
     db_option,
     err,
-    int8_scheme_option,
     json_flag,
     out,
     print_json,
 )
+from edgeconv.cli.options import int8_options
 from edgeconv.errors import DiskFullError, EdgeconvError, UsageError, require
 from edgeconv.runtime.formats import get_format, list_formats
 
@@ -109,15 +108,8 @@ def _row(artifact: Any) -> list[str]:
     help="Calibration images for int8: 'digits' or an ImageFolder directory. "
     "[default: the checkpoint's training data, else digits]",
 )
-@click.option(
-    "--calib-size",
-    type=click.IntRange(min=1),
-    default=300,
-    show_default=True,
-    help="Calibration images drawn from the training split.",
-)
 @click.option("--float-io", is_flag=True, help="TFLite int8: keep float input and output (int8 inside).")
-@int8_scheme_option
+@int8_options
 @click.option(
     "--target",
     default="local",
@@ -126,14 +118,6 @@ def _row(artifact: Any) -> list[str]:
     "whether int8 is slower than fp32 there (local, ssh://[user@]host[:port][/dir], an ssh_config alias, adb://SERIAL).",
 )
 @accept_new_host_key_option
-@click.option(
-    "--max-drop",
-    type=FiniteFloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="int8: fail when held-out top-1 drops more than this many points below float (after retrying "
-    "with more calibration data, another calibration method, and float first/last layers).",
-)
 @click.option(
     "--out",
     "-o",

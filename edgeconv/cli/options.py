@@ -87,6 +87,36 @@ def train_config_from(options: dict[str, Any]) -> Any:
     return TrainConfig(**{setting.name: options.pop(setting.name) for setting in fields(TrainConfig)})
 
 
+def int8_options(function: F) -> F:
+    """``--int8-scheme``, ``--calib-size`` and ``--max-drop``: how int8 files are quantized and gated, the same
+    in ``export`` and ``sweep``; the schemes listed are each format's, from the specs."""
+    from edgeconv.runtime.formats import all_formats
+
+    function = click.option(
+        "--max-drop",
+        type=FiniteFloatRange(min=0),
+        default=1.0,
+        show_default=True,
+        help="int8: fail when held-out top-1 drops more than this many points below float (after retrying "
+        "with more calibration data, another calibration method, and float first/last layers).",
+    )(function)
+    function = click.option(
+        "--calib-size",
+        type=click.IntRange(min=1),
+        default=300,
+        show_default=True,
+        help="Calibration images drawn from the training split.",
+    )(function)
+    schemes = "; ".join(f"{spec.name}: {', '.join(spec.int8_schemes)}" for spec in all_formats())
+    return click.option(
+        "--int8-scheme",
+        default="auto",
+        show_default=True,
+        help=f"int8 scheme ({schemes}); auto: the fast one for the target's CPU (its int8 path, as `edgeconv "
+        "info` and `edgeconv target check` show it). Recorded in the sidecar; the accuracy gate judges it.",
+    )(function)
+
+
 def conditions_options(function: F) -> F:
     """``--cooldown`` and ``--max-temp``: the device conditions a measurement waits for."""
     function = click.option(

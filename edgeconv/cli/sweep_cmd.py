@@ -12,7 +12,6 @@ from edgeconv.cli.common import (
     FiniteFloatRange,
     db_option,
     err,
-    int8_scheme_option,
     json_flag,
     print_json,
     target_options,
@@ -21,6 +20,7 @@ from edgeconv.cli.options import (
     bench_settings_from,
     bench_settings_options,
     conditions_options,
+    int8_options,
     stat_option,
     threads_option,
     train_config_from,
@@ -61,6 +61,8 @@ def sweep_config(
     fmt: str,
     precision: str,
     int8_scheme: str,
+    calib_size: int,
+    max_drop: float,
     threads: int,
     data: str,
     weights: str | None,
@@ -93,6 +95,8 @@ def sweep_config(
         format=",".join(formats),
         precision=",".join(precisions),
         int8_scheme=int8_scheme,
+        calib_size=calib_size,
+        max_drop=max_drop,
         threads=threads,
         data=data,
         weights=weights,
@@ -137,7 +141,7 @@ def sweep_config(
     show_default=True,
     help=f"Precisions to sweep, comma-separated: {', '.join(PRECISIONS)}, or all (each format makes what it can).",
 )
-@int8_scheme_option
+@int8_options
 @threads_option(1, "Inference threads of every measurement.")
 @target_options
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")

@@ -1,5 +1,6 @@
 """Options declared once: the training settings come from TrainConfig's fields and mean the same in `train` and
-`sweep`; what the command line gives reaches the sweep's trainer unchanged."""
+`sweep`, the int8 settings are the same in `export` and `sweep`; what the command line gives reaches the sweep's
+settings unchanged."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 import pytest
 
 from edgeconv.cli.options import bench_settings_from, train_config_from
+from edgeconv.cli.export_cmd import export_command
 from edgeconv.cli.sweep_cmd import sweep_command, sweep_config
 from edgeconv.cli.train_cmd import train_command
 from edgeconv.train import TrainConfig
@@ -27,10 +29,14 @@ def test_every_training_setting_is_one_option_of_train_and_sweep() -> None:
         assert train[setting.name].opts[0] == setting.metadata["flag"].split("/")[0]
         assert type(train[setting.name].type) is type(sweep[setting.name].type), setting.name
     assert train["epochs"].default == 15 and sweep["epochs"].default == 10  # the sweep trains many candidates
+    export = options_by_name(export_command)
+    for name in ("int8_scheme", "calib_size", "max_drop"):
+        assert export[name].opts == sweep[name].opts and export[name].default == sweep[name].default, name
 
 
 def test_training_options_reach_the_sweeps_trainer() -> None:
     args = [*SWEEP, "--epochs", "3", "--lr", "0.01", "--batch-size", "32", "--no-augment", "--optimizer", "sgd"]
+    args += ["--max-drop", "0.5", "--calib-size", "64"]
     params = dict(sweep_command.make_context("sweep", args).params)
     bench, train = bench_settings_from(params), train_config_from(params)
     params.pop("baseline"), params.pop("targets"), params.pop("accept_new_host_key"), params.pop("out_dir")
@@ -38,6 +44,7 @@ def test_training_options_reach_the_sweeps_trainer() -> None:
     config = sweep_config(**params, bench=bench, train=train)
     assert config.train == TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.01, augment=False)
     assert config.to_dict()["train"]["epochs"] == 3  # recorded in sweep.json
+    assert (config.max_drop, config.calib_size) == (0.5, 64)
 
 
 @pytest.mark.parametrize("bad", [["--lr", "0"], ["--lr", "nan"], ["--label-smoothing", "1"], ["--batch-size", "1"]])
