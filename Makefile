@@ -8,6 +8,9 @@ DEVICE_VENV ?= .venv-device
 TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 DEMO_DIR ?= runs/demo
+# pytest-xdist workers of the workstation suite: each test file runs on one worker, so that its module fixtures
+# are made once, and each worker keeps to a core of its own (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint install wheel device-install clean
 
@@ -53,10 +56,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/python .ci/typecheck.py
 
-# Lint, the whole suite on the workstation, then the device tests in the torch-free venv installed from the
-# wheel (its pytest script, not `python -m pytest`, so that the checkout is not on sys.path).
+# Lint, the whole suite on the workstation (TEST_WORKERS processes), then the device tests in the torch-free
+# venv installed from the wheel (its pytest script, not `python -m pytest`, so that the checkout is not on
+# sys.path).
 test: lint device-install
-	EDGECONV_DIST=$(CURDIR)/dist $(VENV)/bin/python -m pytest
+	EDGECONV_DIST=$(CURDIR)/dist $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 	$(DEVICE_VENV)/bin/pytest tests/runtime
 
 clean:

@@ -203,7 +203,15 @@ def device_info() -> dict[str, Any]:
     }
     identity = "|".join(str(info[k]) for k in ("hostname", "machine", "board", "cpu_model", "cores_logical"))
     info["device_id"] = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    info["int8_path"] = int8_path(info)
     if isa_cap():
         info["onednn_max_cpu_isa"] = isa_cap()  # cpu_flags and int8_path are what that cap leaves
-    info["int8_path"] = int8_path(info)
+        # kernels that read CPUID themselves (onnxruntime's MLAS, XNNPACK) are not capped
+        info["cpuid_int8_path"] = int8_path({**info, "cpu_flags": sorted(flags.intersection(_INTERESTING_FLAGS))})
     return info
+
+
+def kernel_int8_path(info: dict[str, Any]) -> str:
+    """The int8 path onnxruntime's and XNNPACK's kernels take on the device ``info`` describes: its CPU's own,
+    which ``ONEDNN_MAX_CPU_ISA`` does not cap (it caps oneDNN, hence OpenVINO, only)."""
+    return str(info.get("cpuid_int8_path") or info.get("int8_path") or int8_path(info))

@@ -9,8 +9,8 @@ from dataclasses import fields
 import click
 import pytest
 
-from edgeconv.cli.options import bench_settings_from, train_config_from
 from edgeconv.cli.export_cmd import export_command
+from edgeconv.cli.options import bench_settings_from, train_config_from
 from edgeconv.cli.sweep_cmd import sweep_command, sweep_config
 from edgeconv.cli.train_cmd import train_command
 from edgeconv.train import TrainConfig

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeconv.runtime.device import device_info, int8_path
+from edgeconv.runtime.device import device_info, kernel_int8_path
 from edgeconv.runtime.peak import (
     GEMM_MODELS,
     default_thread_counts,
@@ -51,11 +51,13 @@ def test_the_stored_gemm_models_are_what_the_onnx_package_builds() -> None:
 
 def _expected_int8_arithmetic() -> str:
     """What onnxruntime's u8 x s8 GEMM kernels do on this CPU: exact with VNNI/AMX and on ARM; pairs saturating
-    at 16 bits on x86 without VNNI (``vpmaddubsw``)."""
-    return "saturating-16bit" if int8_path(device_info()) == "avx2" else "exact"
+    at 16 bits on x86 without VNNI (``vpmaddubsw``). They read CPUID: ``ONEDNN_MAX_CPU_ISA`` does not cap them."""
+    return "saturating-16bit" if kernel_int8_path(device_info()) == "avx2" else "exact"
 
 
-@pytest.mark.parametrize("expected", [_expected_int8_arithmetic()], ids=lambda e: f"{e}-on-{int8_path(device_info())}")
+@pytest.mark.parametrize(
+    "expected", [_expected_int8_arithmetic()], ids=lambda e: f"{e}-on-{kernel_int8_path(device_info())}"
+)
 def test_the_int8_gemm_computes_the_product_this_cpu_computes(expected: str) -> None:
     rng = np.random.default_rng(1)
     a, b = rng.integers(0, 256, (64, 64), dtype=np.uint8), rng.integers(-128, 128, (64, 64), dtype=np.int8)

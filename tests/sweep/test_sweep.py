@@ -17,6 +17,7 @@ from edgeconv.runtime.artifact_info import artifact_sha256
 from edgeconv.runtime.bench import BenchSettings
 from edgeconv.sweep.measurer import Measurer
 from edgeconv.targets import get_target
+from edgeconv.targets.measure_options import MeasureOptions
 
 SWEEP = [
     "sweep",
@@ -97,7 +98,7 @@ def test_report_renders(first_sweep: tuple[Path, Path, subprocess.CompletedProce
 
 def test_confirmed_latency_is_a_median_and_reused_afterwards(tiny_onnx: Path, tmp_path: Path) -> None:
     with open_store(tmp_path / "results.sqlite") as store:
-        measurer = Measurer(store, get_target("local"), lambda message: None, settings=FAST)
+        measurer = Measurer(store, get_target("local"), lambda message: None, MeasureOptions(1, FAST))
         first = measurer.latency(tiny_onnx)
         sha = artifact_sha256(tiny_onnx)
         assert len(store.find_benches(sha, measurer.device_id, 1)) == 1 and measurer.reused == 0
@@ -108,6 +109,6 @@ def test_confirmed_latency_is_a_median_and_reused_afterwards(tiny_onnx: Path, tm
         assert [row.id for row in measurer.rows(sha)] == [
             row_id for row_id, _ in store.find_benches(sha, measurer.device_id, 1)
         ]
-        again = Measurer(store, get_target("local"), lambda message: None, settings=FAST)
+        again = Measurer(store, get_target("local"), lambda message: None, MeasureOptions(1, FAST))
         assert again.latency(tiny_onnx, samples=3) == confirmed and again.latency(tiny_onnx) == confirmed
         assert len(store.find_benches(sha, measurer.device_id, 1)) == 3 and again.reused == 1  # nothing measured again
