@@ -1,0 +1,247 @@
+"""A network's weights at one width from the same family's weights at a wider (or equal) width.
+
+Every tensor in these networks has a channel dimension, and several layers share one channel index: a
+convolution's output with its BatchNorm and activation, a depthwise convolution's input and output, both sides
+of a residual addition (a whole stage keeps one channel set), a squeeze-excite gate and the tensor it scales,
+the last features and the classifier's input. ``channel_spaces`` finds these shared indices (channel spaces)
+by tracing the network with ``torch.fx``; ``derive_weights`` keeps, in every space, the channels the wider
+network relies on most and copies their weights into the narrower one.
+
+The criterion is the BatchNorm scale (network slimming, Liu et al. 2017): a normalised channel leaves its
+BatchNorm multiplied by |gamma|, so a small |gamma| is a channel the next layers barely see. A space shared by
+several BatchNorms sums their scales, each divided by its mean so that every layer of a stage counts alike; a
+space without a BatchNorm (a squeeze-excite reduction) ranks by the L1 norm of the filters that produce it.
+Kept channels stay in their original order, so a derivation at equal width is the identity.
+
+Channel concatenation, split and shuffle (DenseNet, Inception, GoogLeNet, ShuffleNetV2) and grouped
+convolutions (ResNeXt) are refused in one line.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from edgeconv.errors import UsageError
+
+_PASS_MODULES = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Sigmoid,
+    nn.SiLU,
+    nn.Dropout,
+    nn.Identity,
+    nn.AdaptiveAvgPool2d,
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+)
+_PASS_FUNCTIONS = {torch.relu, nn.functional.relu, nn.functional.relu6, nn.functional.hardswish, torch.sigmoid}
+_JOIN_FUNCTIONS = {operator.add, operator.mul, torch.add, torch.mul}
+
+
+class DeriveError(UsageError):
+    """The family's structure is one that channel selection does not cover (yet), or the widths do not fit."""
+
+
+@dataclass
+class ChannelSpaces:
+    """Which channel space each layer reads and writes, and which spaces must keep every channel."""
+
+    parent: list[int] = field(default_factory=list)
+    fixed: set[int] = field(default_factory=set)  # the image's channels and the class scores
+    layers: dict[str, tuple[int, int]] = field(default_factory=dict)  # module name -> (input space, output space)
+
+    def new(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, space: int) -> int:
+        while self.parent[space] != space:
+            self.parent[space] = self.parent[self.parent[space]]
+            space = self.parent[space]
+        return space
+
+    def join(self, a: int, b: int) -> int:
+        a, b = self.find(a), self.find(b)
+        self.parent[max(a, b)] = min(a, b)
+        return min(a, b)
+
+    def of(self, name: str) -> tuple[int, int]:
+        """A layer's (input, output) spaces, resolved."""
+        first, second = self.layers[name]
+        return self.find(first), self.find(second)
+
+
+def channel_spaces(model: nn.Module, family: str) -> ChannelSpaces:
+    """The channel spaces of ``model`` (a network of ``family``, named in refusals)."""
+    try:
+        graph = fx.symbolic_trace(model).graph
+    except Exception as exc:  # fx cannot trace data-dependent Python: the family is not covered
+        raise DeriveError(f"{family}: its layers cannot be traced for channel selection ({exc})") from None
+    modules = dict(model.named_modules())
+    spaces, of = ChannelSpaces(), dict[fx.Node, int]()
+    for node in graph.nodes:
+        tensors = [of[arg] for arg in node.args if isinstance(arg, fx.Node)]
+        if node.op == "placeholder":
+            of[node] = spaces.new()
+            spaces.fixed.add(of[node])
+        elif node.op == "output":
+            spaces.fixed.add(tensors[0])
+        elif node.op == "call_module":
+            of[node] = _module_space(spaces, node.target, modules[node.target], tensors[0], family)
+        elif node.op in ("call_function", "call_method"):
+            of[node] = _function_space(spaces, node, tensors, family)
+        else:
+            raise DeriveError(f"{family}: {node.op} {node.target} is not covered by channel selection")
+    return spaces
+
+
+def _module_space(spaces: ChannelSpaces, name: str, module: nn.Module, source: int, family: str) -> int:
+    if isinstance(module, nn.Conv2d):
+        depthwise = module.groups == module.in_channels == module.out_channels
+        if module.groups != 1 and not depthwise:
+            raise DeriveError(f"{family}: grouped convolutions ({name}) are not covered by channel selection")
+        out = source if depthwise else spaces.new()
+    elif isinstance(module, nn.Linear):
+        out = spaces.new()
+    elif isinstance(module, (nn.BatchNorm2d, *_PASS_MODULES)):
+        out = source
+    else:
+        raise DeriveError(f"{family}: {type(module).__name__} ({name}) is not covered by channel selection")
+    if isinstance(module, nn.Conv2d | nn.Linear | nn.BatchNorm2d):
+        spaces.layers[name] = (source, out)
+    return out
+
+
+def _function_space(spaces: ChannelSpaces, node: fx.Node, tensors: list[int], family: str) -> int:
+    if node.target in _JOIN_FUNCTIONS and len(tensors) == 2:
+        return spaces.join(*tensors)
+    if (
+        len(tensors) == 1
+        and (
+            node.target in _PASS_FUNCTIONS
+            or node.target in _JOIN_FUNCTIONS  # x + 1, x * 0.5
+            or (node.target in (torch.flatten, "flatten") and node.args[1:2] == (1,))
+        )
+    ):
+        return tensors[0]
+    what = getattr(node.target, "__name__", str(node.target))
+    raise DeriveError(f"{family}: {what} (channel concatenation, split or shuffle) is not covered by channel selection")
+
+
+def importance(model: nn.Module, spaces: ChannelSpaces) -> dict[int, torch.Tensor]:
+    """Each free space's channel importance in ``model`` (the module docstring says how)."""
+    modules = dict(model.named_modules())
+    by_scale: dict[int, torch.Tensor] = {}
+    by_filters: dict[int, torch.Tensor] = {}
+    for name in spaces.layers:
+        module, space = modules[name], spaces.of(name)[1]
+        if space in spaces.fixed:
+            continue
+        if isinstance(module, nn.BatchNorm2d):
+            found, score = by_scale, module.weight.detach().abs()
+        elif isinstance(module, nn.Conv2d):
+            found, score = by_filters, module.weight.detach().abs().flatten(1).sum(1)
+        else:
+            continue
+        score = score / score.mean().clamp_min(1e-12)
+        found[space] = found[space] + score if space in found else score
+    return {**by_filters, **by_scale}
+
+
+def derive_weights(source: nn.Module, target: nn.Module, family: str) -> dict[str, Any]:
+    """Load into ``target`` the weights of ``source`` (the same family, as wide or wider in every layer), keeping
+    in every channel space the most important channels; returns what was done."""
+    spaces = channel_spaces(source, family)
+    target_spaces = channel_spaces(target, family)
+    if list(spaces.layers) != list(target_spaces.layers):
+        raise DeriveError(f"{family}: the two networks do not have the same layers (another depth?)")
+    wanted = _space_sizes(target, spaces)
+    scores = importance(source, spaces)
+    modules = dict(source.named_modules())
+    kept: dict[int, torch.Tensor] = {}
+    for space, size in wanted.items():
+        have = _space_size(modules, spaces, space)
+        if space in spaces.fixed and size != have:
+            raise DeriveError(f"{family}: the networks differ in their inputs or classes ({size} vs {have})")
+        if size > have:
+            raise DeriveError(f"{family}: the target is wider than the weights ({size} > {have} channels)")
+        ranked = torch.arange(have) if size == have or space not in scores else torch.argsort(-scores[space])
+        kept[space] = ranked[:size].sort().values
+    state = {}
+    for name in spaces.layers:
+        first, second = spaces.of(name)
+        state.update(_select(name, modules[name], kept[first], kept[second]))
+    target.load_state_dict(state, strict=True)
+    narrowed = sum(int(len(kept[s]) < _space_size(modules, spaces, s)) for s in kept)
+    return {"criterion": "batchnorm-scale", "channel_spaces": len(kept), "narrowed": narrowed}
+
+
+def _space_size(modules: dict[str, nn.Module], spaces: ChannelSpaces, space: int) -> int:
+    for name in spaces.layers:
+        first, second = spaces.of(name)
+        if space in (first, second):
+            return _channels(modules[name], space == second)
+    raise DeriveError(f"channel space {space} has no layer")
+
+
+def _channels(module: nn.Module, output: bool) -> int:
+    if isinstance(module, nn.Conv2d):
+        return int(module.out_channels if output else module.in_channels)
+    if isinstance(module, nn.Linear):
+        return int(module.out_features if output else module.in_features)
+    return int(module.num_features)  # type: ignore[arg-type]
+
+
+def _space_sizes(target: nn.Module, spaces: ChannelSpaces) -> dict[int, int]:
+    """Every space's channel count in ``target``, whose layers have the same names as the source's."""
+    modules, sizes = dict(target.named_modules()), dict[int, int]()
+    for name in spaces.layers:
+        for space, output in zip(spaces.of(name), (False, True), strict=True):
+            size = _channels(modules[name], output)
+            if sizes.setdefault(space, size) != size:
+                raise DeriveError(f"{name}: the networks share channels differently")
+    return sizes
+
+
+def _select(name: str, module: nn.Module, inputs: torch.Tensor, outputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The state of ``module`` restricted to the kept input and output channels."""
+    state = {}
+    for key, tensor in module.state_dict().items():
+        if key == "num_batches_tracked":
+            state[f"{name}.{key}"] = tensor.clone()
+            continue
+        value = tensor.detach()[outputs] if tensor.dim() > 0 else tensor.detach()
+        depthwise = isinstance(module, nn.Conv2d) and module.groups > 1
+        if key == "weight" and isinstance(module, nn.Conv2d | nn.Linear) and not depthwise:
+            value = value[:, inputs]
+        state[f"{name}.{key}"] = value.clone()
+    return state
+
+
+def recalibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> int:
+    """Recompute every BatchNorm's running statistics as the plain average over ``batches`` (prepared inputs,
+    e.g. the training images): a derived network's channels no longer see the statistics they were trained with.
+    Weights are not changed; returns the number of images seen. The model is left in eval mode."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over all batches
+    seen = 0
+    model.train()
+    with torch.no_grad():
+        for batch in batches:
+            model(batch)
+            seen += len(batch)
+    for norm, momentum in zip(norms, saved, strict=True):
+        norm.momentum = momentum
+    model.eval()
+    return seen
