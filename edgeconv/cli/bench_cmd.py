@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,6 +14,9 @@ from edgeconv.cli.common import FiniteFloatRange, backend_options, db_option, er
 from edgeconv.cli.options import bench_settings_from, bench_settings_options, conditions_options, threads_option
 from edgeconv.errors import ArtifactError
 from edgeconv.runtime.result import BenchResult
+
+if TYPE_CHECKING:
+    from edgeconv.targets.measure_options import MeasureOptions
 
 
 def print_summary(result: BenchResult) -> None:
@@ -132,7 +135,13 @@ def bench_command(
 
 
 def _bench_on(
-    specs: list[str], accept_new_host_key: bool, path: Path, measure: Any, as_json: bool, no_store: bool, db: str | None
+    specs: list[str],
+    accept_new_host_key: bool,
+    path: Path,
+    measure: MeasureOptions,
+    as_json: bool,
+    no_store: bool,
+    db: str | None,
 ) -> None:
     """Measure on one or more targets (in parallel across devices); every success is reported and stored, then
     each failure is one line and the exit status is 1."""
