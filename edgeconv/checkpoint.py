@@ -88,6 +88,9 @@ def _valid_config(config: Any) -> bool:
     return all(isinstance(n, int) and not isinstance(n, bool) for n in (classes, resolution))
 
 
-def weights_record(path: str | Path) -> dict[str, Any]:
-    """How the sidecar of an export records weights loaded from the checkpoint at ``path``."""
-    return {"source": "checkpoint", "path": str(Path(path).resolve()), "sha256": sha256_files(path)}
+def weights_record(path: str | Path, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """How the sidecar of an export records weights loaded from the checkpoint at ``path`` (with ``meta``'s
+    ``init``: where training started from, e.g. the published file, its URL and hash)."""
+    record = {"source": "checkpoint", "path": str(Path(path).resolve()), "sha256": sha256_files(path)}
+    init = (meta or {}).get("init")
+    return record | {"init": init} if init else record

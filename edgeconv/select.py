@@ -42,6 +42,7 @@ class Candidate:
     measurements: int = 1  # latency_ms and cv are medians over this many
     gmacs: float | None = None  # achieved at the median p50
     fraction_of_peak: float | None = None  # of the device's GEMM peak for its precision (edgeconv info --peak)
+    weights_from: str | None = None  # where training started: published, derived or from scratch (sweeps)
 
     def stat(self, name: str) -> float:
         return self.latency_ms[name]

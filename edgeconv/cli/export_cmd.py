@@ -16,18 +16,25 @@ from edgeconv.cli.common import (
     out,
     print_json,
 )
-from edgeconv.cli.options import int8_options
+from edgeconv.cli.options import int8_options, weights_option
 from edgeconv.errors import DiskFullError, EdgeconvError, UsageError, require
 from edgeconv.runtime.formats import get_format, list_formats
 
 
 def _model_from_args(
-    checkpoint: str | None, model: str | None, width: float | None, resolution: int | None, num_classes: int | None
+    checkpoint: str | None,
+    weights: str | None,
+    model: str | None,
+    width: float | None,
+    resolution: int | None,
+    num_classes: int | None,
 ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """The model to export, the record of where its weights came from, and the checkpoint's metadata."""
     from edgeconv.models import create_model
     from edgeconv.models.factory import estimate_batchnorm_statistics, model_config
 
+    if checkpoint and weights:
+        raise UsageError("--checkpoint and --weights both give the weights: use one")
     if checkpoint:
         from edgeconv.checkpoint import load_checkpoint, weights_record
 
@@ -43,16 +50,22 @@ def _model_from_args(
             from edgeconv.models.registry import get_spec
 
             config["resolution"] = get_spec(config["model"]).check_resolution(resolution)
-        return net, weights_record(checkpoint), meta
+        return net, weights_record(checkpoint, meta), meta
     if model is None:
         raise UsageError("give --model NAME (see `edgeconv models`) or --checkpoint PATH")
     net = create_model(model, 1.0 if width is None else width, num_classes or 1000, resolution)
+    if weights:
+        from edgeconv.train.transfer import initialise
+
+        init = initialise(net, weights, None, lambda line: err.print(line))
+        note = "pretrained weights as published (derived to this width if narrower), not fine-tuned"
+        return net, {"source": "pretrained", "init": init, "note": note}, {}
     estimate_batchnorm_statistics(net, model_config(net)["resolution"])
-    weights = {
+    random_init = {
         "source": "random-init",
         "note": "random weights, BatchNorm statistics estimated on noise; for latency measurement only",
     }
-    return net, weights, {}
+    return net, random_init, {}
 
 
 def _row(artifact: Any) -> list[str]:
@@ -83,8 +96,9 @@ def _row(artifact: Any) -> list[str]:
     "--checkpoint",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Export trained weights from an edgeconv checkpoint (otherwise weights are random).",
+    help="Export trained weights from an edgeconv checkpoint (otherwise --weights, else random weights).",
 )
+@weights_option
 @click.option(
     "--format",
     "-f",
@@ -135,6 +149,7 @@ def export_command(
     resolution: int | None,
     num_classes: int | None,
     checkpoint: str | None,
+    weights: str | None,
     formats: str,
     precisions: str,
     int8: bool,
@@ -158,6 +173,7 @@ def export_command(
     \b
     Examples:
       edgeconv export --model mobilenetv2 --width 0.75 --format onnx
+      edgeconv export --model mobilenetv2 --width 0.5 --weights imagenet --format tflite
       edgeconv export --checkpoint runs/train/mobilenetv2_w0.5_r48.pt --int8
       edgeconv export --checkpoint CKPT --format tflite,openvino --precision fp32,fp16,int8
       edgeconv export --checkpoint CKPT --format onnx --int8 --target ssh://pi@raspberrypi.local
@@ -175,10 +191,10 @@ def export_command(
     if device is not None and int8_scheme != "auto":
         for fmt in {f for f, p in plan if p == "int8"}:
             get_format(fmt).int8_scheme(int8_scheme, device["int8_path"])
-    net, weights, meta = _model_from_args(checkpoint, model, width, resolution, num_classes)
+    net, record, meta = _model_from_args(checkpoint, weights, model, width, resolution, num_classes)
     for note in notes:  # only once every option is known good: an error is one line
         err.print(f"note: {note}")
-    trained = weights["source"] == "checkpoint"
+    trained = record["source"] == "checkpoint"
     calibration = pool = data = None
     if any(p == "int8" for _, p in plan):
         preprocessing = Preprocessing.from_dict(
@@ -188,7 +204,8 @@ def export_command(
             calibration, data = load_calibration(calib, meta.get("dataset"), preprocessing, calib_size)
             pool = CalibrationSet.from_splits(data, len(data.train))
         if not trained:
-            err.print("note: random weights: int8 accuracy gate skipped (export a trained --checkpoint)")
+            what = "pretrained weights not fine-tuned here" if weights else "random weights"
+            err.print(f"note: {what}: int8 accuracy gate skipped (export a trained --checkpoint)")
     artifacts, failures = [], []
     for index, (fmt, precision) in enumerate(plan, 1):
         with err.status(f"[{index}/{len(plan)}] exporting {fmt} {precision}..."):
@@ -203,7 +220,7 @@ def export_command(
                     max_drop=max_drop,
                     calibration_pool=pool,
                     recipe=QuantRecipe(float_io=float_io),
-                    weights=weights,
+                    weights=record,
                     meta=meta,
                     int8_scheme=int8_scheme,
                     device=device,

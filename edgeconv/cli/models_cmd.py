@@ -24,6 +24,10 @@ def _row(name: str, width: float, resolution: int | None, num_classes: int) -> d
         "native_resolution": spec.default_resolution,
         "min_resolution": spec.min_resolution,
         "description": spec.description,
+        "pretrained": [
+            {"weights": w.tag, "width": w.width, "url": w.url, "sha256": w.sha256, "layout": w.layout}
+            for w in spec.weights
+        ],
     }
     try:
         info = model_info(name, width, resolution, num_classes)
@@ -42,10 +46,17 @@ def _row(name: str, width: float, resolution: int | None, num_classes: int) -> d
     default=None,
     help="Only edge networks or only the classic baselines (default: both).",
 )
+@click.option(
+    "--weights", "list_weights", is_flag=True, help="List the published pretrained files --weights can name instead."
+)
 @json_flag
-def models_command(width: float, resolution: int | None, num_classes: int, group: str | None, as_json: bool) -> None:
+def models_command(
+    width: float, resolution: int | None, num_classes: int, group: str | None, list_weights: bool, as_json: bool
+) -> None:
     """List the model families, edge networks first, then the classic baselines: the widths each is defined
-    at, and parameters and MACs at --width and --resolution."""
+    at, and parameters and MACs at --width and --resolution. With --weights: the published pretrained files
+    that fit each family (what `--weights imagenet` or `--weights SOURCE:NAME` loads), and whether each is in
+    the torch hub cache already."""
     require("torch", "host", "edgeconv models")
     from edgeconv.models import list_models
     from edgeconv.models.registry import GROUPS, check_num_classes, check_resolution, check_width
@@ -54,6 +65,9 @@ def models_command(width: float, resolution: int | None, num_classes: int, group
     if resolution is not None:
         check_resolution(resolution)
     rows = [_row(name, width, resolution, num_classes) for g in GROUPS if group in (None, g) for name in list_models(g)]
+    if list_weights:
+        _print_weights(rows, as_json)
+        return
     if as_json:
         print_json(rows)
         return
@@ -72,4 +86,25 @@ def models_command(width: float, resolution: int | None, num_classes: int, group
         )
         table.add_row(row["group"] if row["group"] != previous else "", row["name"], widths, *cells)
         previous = row["group"]
+    out.print(table)
+
+
+def _print_weights(rows: list[dict[str, Any]], as_json: bool) -> None:
+    """The published files of every listed family, best first, with their place in the torch hub cache."""
+    from edgeconv.models.registry import get_spec
+    from edgeconv.train.hub import cache_path
+
+    files = [
+        {"model": row["name"], **entry, "cache": str(cache_path(spec)), "cached": cache_path(spec).is_file()}
+        for row in rows
+        for entry, spec in zip(row["pretrained"], get_spec(row["name"]).weights, strict=True)
+    ]
+    if as_json:
+        print_json(files)
+        return
+    table = Table(title="published pretrained weights (--weights imagenet takes the first that is wide enough)")
+    for column in ("model", "--weights", "width", "sha256", "cached"):
+        table.add_column(column, justify="right" if column == "width" else "left")
+    for f in files:
+        table.add_row(f["model"], f["weights"], f"{f['width']:g}", f["sha256"], "yes" if f["cached"] else "no")
     out.print(table)

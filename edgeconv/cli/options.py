@@ -153,3 +153,16 @@ def stat_option(function: F) -> F:
         show_default=True,
         help="Latency statistic the budget applies to (MLPerf single-stream uses p90).",
     )(function)
+
+
+def weights_option(function: F) -> F:
+    """``--weights``: pretrained weights by name or path, the same in train, sweep and export."""
+    return click.option(
+        "--weights",
+        default=None,
+        metavar="imagenet|torchvision:NAME|timm:NAME|PATH",
+        help="Start from pretrained weights: 'imagenet' (the family's best published ImageNet-1k file, "
+        "downloaded once into the torch hub cache), a named published file (see `edgeconv models --weights`), "
+        "or a local file (an edgeconv checkpoint, a torchvision/timm state dict, .safetensors). A narrower "
+        "width is derived from the weights' width, keeping each layer's most important channels.",
+    )(function)

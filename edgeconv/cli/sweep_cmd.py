@@ -25,6 +25,7 @@ from edgeconv.cli.options import (
     threads_option,
     train_config_from,
     train_options,
+    weights_option,
 )
 from edgeconv.cli.tables import print_fleet, print_lanes, print_selection
 from edgeconv.errors import EdgeconvError, require
@@ -145,12 +146,7 @@ def sweep_config(
 @threads_option(1, "Inference threads of every measurement.")
 @target_options
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
-@click.option(
-    "--weights",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Fine-tune every candidate from these pretrained weights (same family and width as the file).",
-)
+@weights_option
 @train_options({"epochs": 10})
 @click.option("--distil", is_flag=True, help="Train the widest finalist first and distil the others from it.")
 @click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")

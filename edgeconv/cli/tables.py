@@ -15,8 +15,8 @@ def print_selection(selection: dict[str, Any]) -> None:
     stat = selection["stat"]
     chosen = (selection["chosen"] or {}).get("artifact_sha256")
     table = Table(title=f"candidates against {selection['budget_ms']:g} ms {stat}")
-    for column in ("artifact", "width", "px", "top-1", f"{stat} ms", "MB", ""):
-        table.add_column(column, justify="left" if column in ("artifact", "") else "right")
+    for column in ("artifact", "width", "px", "top-1", f"{stat} ms", "MB", "weights from", ""):
+        table.add_column(column, justify="left" if column in ("artifact", "weights from", "") else "right")
     for c in selection["candidates"]:
         mark = (
             "chosen"
@@ -30,6 +30,7 @@ def print_selection(selection: dict[str, Any]) -> None:
             f"{c['top1']:.2%}",
             f"{c['latency_ms'][stat]:.3f}",
             f"{c['size_bytes'] / 1e6:.2f}",
+            c.get("weights_from") or "-",
             mark,
         )
     out.print(table)

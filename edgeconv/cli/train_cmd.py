@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from edgeconv.cli.common import FiniteFloatRange, err, json_flag, out, print_json
-from edgeconv.cli.options import train_config_from, train_options
+from edgeconv.cli.options import train_config_from, train_options, weights_option
 from edgeconv.errors import UsageError, require
 
 
@@ -43,12 +43,7 @@ def _teacher(path: str | None, class_names: list[str]) -> Any:
     help="'digits' (built in, no download) or an ImageFolder directory (class sub-folders, "
     "optionally under train/ and val/).",
 )
-@click.option(
-    "--weights",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Start from pretrained weights: an edgeconv checkpoint or a torchvision/timm state dict.",
-)
+@weights_option
 @click.option(
     "--teacher",
     type=click.Path(dir_okay=False),
@@ -91,8 +86,10 @@ def train_command(
     torch = require("torch", "host", "edgeconv train")
     from edgeconv.data import DIGITS_RESOLUTION, load_data
     from edgeconv.models import create_model
+    from edgeconv.models.published import describe_init
     from edgeconv.models.registry import get_spec
-    from edgeconv.train import fit, load_pretrained
+    from edgeconv.train import fit
+    from edgeconv.train.transfer import initialise_for
 
     if model is None:
         raise UsageError("give --model NAME (see `edgeconv models`)")
@@ -105,10 +102,10 @@ def train_command(
     with err.status(f"loading {data}..."):
         splits = load_data(data, resolution, val_fraction, config.seed)
     net = create_model(model, width, len(splits.class_names), resolution)
-    report = load_pretrained(net, weights) if weights else None
+    init = initialise_for(net, weights, splits, lambda line: err.print(line))
     teacher_net = _teacher(teacher, splits.class_names)
     meta = {
-        "init": report.to_dict() if report else {"source": "random-init"},
+        "init": init,
         "teacher": str(Path(teacher).resolve()) if teacher else None,
     }
 
@@ -127,7 +124,7 @@ def train_command(
                 f"{record['val_top5']:.1%} | {record['seconds']:.0f} s"
             )
 
-        result = fit(net, splits, config, out_dir, teacher_net, meta, on_step, on_epoch)
+        result = fit(net, splits, config, out_dir, teacher_net, meta, on_step, on_epoch, init["origin"] != "scratch")
     summary: dict[str, Any] = {
         "checkpoint": str(result.checkpoint.resolve()),
         "best": result.best,
@@ -147,13 +144,8 @@ def train_command(
     table.add_row("best epoch", f"{result.best['epoch']} of {config.epochs}")
     table.add_row("val top-1 / top-5", f"{result.best['val_top1']:.2%} / {result.best['val_top5']:.2%}")
     table.add_row("time", f"{result.seconds:.0f} s")
-    if report:
-        table.add_row(
-            "started from",
-            f"{Path(report.path).name} (matched by {report.matched_by}"
-            + (", new classifier head" if report.head_reinitialised else "")
-            + ")",
-        )
+    if init["origin"] != "scratch":
+        table.add_row("started from", describe_init(init))
     if teacher:
         table.add_row("distilled from", teacher)
     out.print(table)

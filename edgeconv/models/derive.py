@@ -156,9 +156,15 @@ def importance(model: nn.Module, spaces: ChannelSpaces) -> dict[int, torch.Tenso
     return {**by_filters, **by_scale}
 
 
-def derive_weights(source: nn.Module, target: nn.Module, family: str) -> dict[str, Any]:
+CRITERIA = ("batchnorm-scale", "first-k")
+
+
+def derive_weights(source: nn.Module, target: nn.Module, family: str, criterion: str = CRITERIA[0]) -> dict[str, Any]:
     """Load into ``target`` the weights of ``source`` (the same family, as wide or wider in every layer), keeping
-    in every channel space the most important channels; returns what was done."""
+    in every channel space the most important channels (``first-k``: the first ones, the naive baseline);
+    returns what was done."""
+    if criterion not in CRITERIA:
+        raise UsageError(f"derivation criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
     spaces = channel_spaces(source, family)
     target_spaces = channel_spaces(target, family)
     if list(spaces.layers) != list(target_spaces.layers):
@@ -173,7 +179,8 @@ def derive_weights(source: nn.Module, target: nn.Module, family: str) -> dict[st
             raise DeriveError(f"{family}: the networks differ in their inputs or classes ({size} vs {have})")
         if size > have:
             raise DeriveError(f"{family}: the target is wider than the weights ({size} > {have} channels)")
-        ranked = torch.arange(have) if size == have or space not in scores else torch.argsort(-scores[space])
+        naive = size == have or space not in scores or criterion == "first-k"
+        ranked = torch.arange(have) if naive else torch.argsort(-scores[space])
         kept[space] = ranked[:size].sort().values
     state = {}
     for name in spaces.layers:
@@ -181,7 +188,7 @@ def derive_weights(source: nn.Module, target: nn.Module, family: str) -> dict[st
         state.update(_select(name, modules[name], kept[first], kept[second]))
     target.load_state_dict(state, strict=True)
     narrowed = sum(int(len(kept[s]) < _space_size(modules, spaces, s)) for s in kept)
-    return {"criterion": "batchnorm-scale", "channel_spaces": len(kept), "narrowed": narrowed}
+    return {"criterion": criterion, "channel_spaces": len(kept), "narrowed": narrowed}
 
 
 def _space_size(modules: dict[str, nn.Module], spaces: ChannelSpaces, space: int) -> int:

@@ -12,6 +12,7 @@ import math
 from torch import nn
 
 from edgeconv.models.layers import Classifier, ConvBNAct, InvertedResidual, make_divisible
+from edgeconv.models.published import timm_file
 from edgeconv.models.registry import register_model
 
 BLOCK_SETTING = [
@@ -36,6 +37,15 @@ VARIANTS = {
     "efficientnet_lite4": (1.4, 1.8, 300, 0.3),
 }
 
+# timm's ImageNet-1k ports of Google's TF checkpoints (tf_efficientnet_liteN.in1k), one per variant at width 1
+PUBLISHED = {
+    "efficientnet_lite0": timm_file("tf_efficientnet_lite0.in1k", 1.0, "tf_efficientnet_lite0-0aa007d2.pth"),
+    "efficientnet_lite1": timm_file("tf_efficientnet_lite1.in1k", 1.0, "tf_efficientnet_lite1-bde8b488.pth"),
+    "efficientnet_lite2": timm_file("tf_efficientnet_lite2.in1k", 1.0, "tf_efficientnet_lite2-dcccb7df.pth"),
+    "efficientnet_lite3": timm_file("tf_efficientnet_lite3.in1k", 1.0, "tf_efficientnet_lite3-b733e338.pth"),
+    "efficientnet_lite4": timm_file("tf_efficientnet_lite4.in1k", 1.0, "tf_efficientnet_lite4-741542c3.pth"),
+}
+
 
 def efficientnet_lite(width: float, depth_multiplier: float, num_classes: int, dropout: float) -> nn.Module:
     """EfficientNet-lite with channels scaled by ``width`` and inner stages repeated ceil(n * depth) times."""
@@ -55,7 +65,7 @@ def efficientnet_lite(width: float, depth_multiplier: float, num_classes: int, d
 def _register(name: str) -> None:
     channel_mult, depth_mult, resolution, dropout = VARIANTS[name]
 
-    @register_model(name, default_resolution=resolution, description=f"EfficientNet-lite, {resolution}px native")
+    @register_model(name, resolution, f"EfficientNet-lite, {resolution}px native", weights=(PUBLISHED[name],))
     def build(width: float, num_classes: int) -> nn.Module:
         return efficientnet_lite(width * channel_mult, depth_mult, num_classes, dropout)
 

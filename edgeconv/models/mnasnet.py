@@ -8,6 +8,7 @@ from __future__ import annotations
 from torch import nn
 
 from edgeconv.models.layers import Classifier, ConvBNAct, InvertedResidual, make_divisible
+from edgeconv.models.published import torchvision_file
 from edgeconv.models.registry import register_model
 
 # MnasNet-B1 after the stem and its depthwise-separable block (torchvision's `mnasnet`)
@@ -35,6 +36,14 @@ STEM_CHANNELS = 32
 FIRST_BLOCK_CHANNELS = 16
 HEAD_CHANNELS = 1280
 
+# torchvision's MNASNet*_Weights. Its mnasnet0_5 file is left out: it was saved by torchvision's first MNASNet,
+# whose stem stays at 32/16 channels at every width, so it does not fit a width-0.5 network that scales them.
+PUBLISHED_B1 = (
+    torchvision_file("mnasnet0_75.IMAGENET1K_V1", 0.75, "mnasnet0_75-7090bc5f.pth"),
+    torchvision_file("mnasnet1_0.IMAGENET1K_V1", 1.0, "mnasnet1.0_top1_73.512-f206786ef8.pth"),
+    torchvision_file("mnasnet1_3.IMAGENET1K_V1", 1.3, "mnasnet1_3-a4c69d6f.pth"),
+)
+
 
 def _stem(width: float) -> tuple[list[nn.Module], int]:
     """3x3 stride-2 conv, then a depthwise-separable block without residual (both MnasNet variants)."""
@@ -52,7 +61,7 @@ def _head(layers: list[nn.Module], in_channels: int, num_classes: int) -> nn.Mod
     return Classifier(nn.Sequential(*layers), HEAD_CHANNELS, num_classes, dropout=0.2)
 
 
-@register_model("mnasnet", default_resolution=224, description="MnasNet-B1 (torchvision), no squeeze-excite")
+@register_model("mnasnet", 224, "MnasNet-B1 (torchvision), no squeeze-excite", weights=PUBLISHED_B1)
 def mnasnet_b1(width: float, num_classes: int) -> nn.Module:
     """MnasNet-B1: inverted residuals with 3x3/5x5 depthwise convs and no squeeze-excite."""
     layers, in_channels = _stem(width)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from edgeconv.models.layers import Classifier, ConvBNAct, InvertedResidual, make_divisible
+from edgeconv.models.published import torchvision_file
 from edgeconv.models.registry import register_model
 
 # t: expansion ratio, c: output channels (at width 1.0), n: repeats, s: stride of the first repeat
@@ -21,8 +22,14 @@ INVERTED_RESIDUAL_SETTING = [
 STEM_CHANNELS = 32
 LAST_CHANNELS = 1280
 
+# published ImageNet-1k weights, best first (torchvision's MobileNet_V2_Weights)
+PUBLISHED = (
+    torchvision_file("mobilenet_v2.IMAGENET1K_V2", 1.0, "mobilenet_v2-7ebf99e0.pth"),
+    torchvision_file("mobilenet_v2.IMAGENET1K_V1", 1.0, "mobilenet_v2-b0353104.pth"),
+)
 
-@register_model("mobilenetv2", default_resolution=224, description="MobileNetV2, ReLU6, 3x3 depthwise")
+
+@register_model("mobilenetv2", 224, "MobileNetV2, ReLU6, 3x3 depthwise", weights=PUBLISHED)
 def mobilenetv2(width: float, num_classes: int) -> nn.Module:
     """MobileNetV2 with every channel count scaled by ``width`` and rounded to a multiple of 8.
 

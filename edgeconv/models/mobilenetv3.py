@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from edgeconv.models.layers import ActLayer, ConvBNAct, SqueezeExcite, init_weights, make_divisible
+from edgeconv.models.published import torchvision_file
 from edgeconv.models.registry import register_model
 
 EPS = 0.001
@@ -96,13 +97,21 @@ class MobileNetV3(nn.Module):
         return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
 
 
-@register_model("mobilenetv3_large", 224, "MobileNetV3-Large, hard-swish, squeeze-excite")
+# published ImageNet-1k weights, best first (torchvision's MobileNet_V3_*_Weights)
+PUBLISHED_LARGE = (
+    torchvision_file("mobilenet_v3_large.IMAGENET1K_V2", 1.0, "mobilenet_v3_large-5c1a4163.pth"),
+    torchvision_file("mobilenet_v3_large.IMAGENET1K_V1", 1.0, "mobilenet_v3_large-8738ca79.pth"),
+)
+PUBLISHED_SMALL = (torchvision_file("mobilenet_v3_small.IMAGENET1K_V1", 1.0, "mobilenet_v3_small-047dcff4.pth"),)
+
+
+@register_model("mobilenetv3_large", 224, "MobileNetV3-Large, hard-swish, squeeze-excite", weights=PUBLISHED_LARGE)
 def mobilenetv3_large(width: float, num_classes: int) -> nn.Module:
     """MobileNetV3-Large (torchvision ``mobilenet_v3_large``) with channels scaled by ``width``."""
     return MobileNetV3(LARGE, 1280, width, num_classes)
 
 
-@register_model("mobilenetv3_small", 224, "MobileNetV3-Small, hard-swish, squeeze-excite")
+@register_model("mobilenetv3_small", 224, "MobileNetV3-Small, hard-swish, squeeze-excite", weights=PUBLISHED_SMALL)
 def mobilenetv3_small(width: float, num_classes: int) -> nn.Module:
     """MobileNetV3-Small (torchvision ``mobilenet_v3_small``) with channels scaled by ``width``."""
     return MobileNetV3(SMALL, 1024, width, num_classes)

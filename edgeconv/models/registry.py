@@ -19,6 +19,8 @@ from edgeconv.errors import UsageError
 if TYPE_CHECKING:
     from torch import nn
 
+    from edgeconv.models.published import PublishedWeights
+
 Builder = Callable[[float, int], "nn.Module"]
 Rename = Callable[[str], str]
 
@@ -35,6 +37,7 @@ class ModelSpec:
     ``widths``: the only widths the family is defined at (ShuffleNetV2's published channel tables), or
     empty when any width in (0, 2] works. ``rename``: maps the tensor names of a second reference
     implementation whose tensors come in another order (timm's RegNets) to this one's, for ``--weights``.
+    ``weights``: the published pretrained files that fit this architecture (``edgeconv.models.published``).
     """
 
     name: str
@@ -45,6 +48,7 @@ class ModelSpec:
     widths: tuple[float, ...] = ()
     min_resolution: int = MIN_RESOLUTION
     rename: Rename | None = None
+    weights: tuple[PublishedWeights, ...] = ()
 
     def check_width(self, width: float) -> float:
         """``width`` validated for this family (see :func:`check_width`)."""
@@ -75,6 +79,7 @@ def register_model(
     widths: tuple[float, ...] = (),
     min_resolution: int = MIN_RESOLUTION,
     rename: Rename | None = None,
+    weights: tuple[PublishedWeights, ...] = (),
 ) -> Callable[[Builder], Builder]:
     """Decorator that registers ``builder(width, num_classes) -> nn.Module`` under ``name``."""
     if group not in GROUPS:
@@ -84,7 +89,7 @@ def register_model(
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
         _REGISTRY[name] = ModelSpec(
-            name, builder, default_resolution, description, group, widths, min_resolution, rename
+            name, builder, default_resolution, description, group, widths, min_resolution, rename, weights
         )
         return builder
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from edgeconv.models.layers import init_weights, make_divisible
+from edgeconv.models.published import PublishedWeights, torchvision_file
 from edgeconv.models.registry import register_model
 
 STAGE_CHANNELS = (64, 128, 256, 512)
@@ -122,10 +123,20 @@ CONFIGS = {
 }
 
 
+# torchvision's ResNet*_Weights, best first
+PUBLISHED: dict[str, tuple[PublishedWeights, ...]] = {
+    "resnet18": (torchvision_file("resnet18.IMAGENET1K_V1", 1.0, "resnet18-f37072fd.pth"),),
+    "resnet50": (
+        torchvision_file("resnet50.IMAGENET1K_V2", 1.0, "resnet50-11ad3fa6.pth"),
+        torchvision_file("resnet50.IMAGENET1K_V1", 1.0, "resnet50-0676ba61.pth"),
+    ),
+}
+
+
 def _register(name: str) -> None:
     config, description = CONFIGS[name]
 
-    @register_model(name, 224, description, group="baseline")
+    @register_model(name, 224, description, group="baseline", weights=PUBLISHED.get(name, ()))
     def build(width: float, num_classes: int) -> nn.Module:
         return ResNet(config, width, num_classes)
 

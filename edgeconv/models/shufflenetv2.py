@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from edgeconv.models.layers import init_weights
+from edgeconv.models.published import torchvision_file
 from edgeconv.models.registry import register_model
 
 REPEATS = (4, 8, 4)
@@ -93,7 +94,18 @@ class ShuffleNetV2(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
-@register_model("shufflenetv2", 224, "ShuffleNetV2, channel split and shuffle", widths=tuple(CHANNELS))
+# torchvision's ShuffleNet_V2_X*_Weights, one per defined width
+PUBLISHED = (
+    torchvision_file("shufflenet_v2_x0_5.IMAGENET1K_V1", 0.5, "shufflenetv2_x0.5-f707e7126e.pth"),
+    torchvision_file("shufflenet_v2_x1_0.IMAGENET1K_V1", 1.0, "shufflenetv2_x1-5666bf0f80.pth"),
+    torchvision_file("shufflenet_v2_x1_5.IMAGENET1K_V1", 1.5, "shufflenetv2_x1_5-3c479a10.pth"),
+    torchvision_file("shufflenet_v2_x2_0.IMAGENET1K_V1", 2.0, "shufflenetv2_x2_0-8be3c8ee.pth"),
+)
+
+
+@register_model(
+    "shufflenetv2", 224, "ShuffleNetV2, channel split and shuffle", widths=tuple(CHANNELS), weights=PUBLISHED
+)
 def shufflenetv2(width: float, num_classes: int) -> nn.Module:
     """ShuffleNetV2 at one of the paper's widths 0.5, 1.0, 1.5, 2.0 (torchvision ``shufflenet_v2_x1_0`` ...)."""
     return ShuffleNetV2(CHANNELS[width], num_classes)

@@ -9,7 +9,19 @@ from typing import Any
 
 from edgeconv.report.page import Page, Table, annotate, figure_png
 
-CANDIDATE_HEADERS = ["artifact", "width", "px", "top-1", "p50 ms", "p90 ms", "GMAC/s", "of peak", "MB", "budget"]
+CANDIDATE_HEADERS = [
+    "artifact",
+    "width",
+    "px",
+    "top-1",
+    "p50 ms",
+    "p90 ms",
+    "GMAC/s",
+    "of peak",
+    "MB",
+    "weights from",
+    "budget",
+]
 
 
 def latency_plot(summary: dict[str, Any]) -> bytes:
@@ -91,6 +103,7 @@ def candidate_row(name: str, c: dict[str, Any], selection: dict[str, Any]) -> li
         f"{c['gmacs']:.1f}" if c.get("gmacs") else "-",
         f"{fraction:.0%} {'int8' if c['precision'] == 'int8' else 'fp32'}" if fraction else "-",
         f"{c['size_bytes'] / 1e6:.2f}",
+        c.get("weights_from") or "-",
         verdict,
     ]
 

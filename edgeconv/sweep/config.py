@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeconv.errors import UsageError
+from edgeconv.models.published import choose_weights, is_published_name, weights_for
 from edgeconv.models.registry import get_spec
 from edgeconv.plan import plan_exports
 from edgeconv.runtime.bench import BenchSettings
@@ -117,6 +118,12 @@ def lane_config(config: SweepConfig, family: str, fmt: str, precision: str) -> S
     if spec.widths:
         inside = [w for w in spec.widths if min(widths) <= w <= max(widths)]
         widths = inside or list(spec.widths)
+    weights = weights_for(config.weights, family)
+    if config.weights and weights is None:
+        raise UsageError(f"--weights names no source for {family}: add {family}=SOURCE")
+    if weights and is_published_name(weights):  # every width must have weights to start from
+        for width in widths:
+            choose_weights(weights, family, width, spec.weights)
     if precision == "int8" and config.int8_scheme != "auto":
         get_format(fmt).int8_scheme(config.int8_scheme, "generic")  # an explicit scheme must exist
     return replace(config, model=family, format=fmt, precision=precision, widths=widths)
@@ -128,8 +135,11 @@ def plan_sweep(config: SweepConfig, baseline: str | None = None) -> SweepPlan:
     if len(formats) == len(precisions) == 1:  # one pair asked for: say why that format cannot make it
         get_format(formats[0]).check_precision(precisions[0])
     pairs, notes = plan_exports(formats, precisions)
-    if config.weights and len(families) > 1:
-        raise UsageError("--weights holds one family's weights: sweep that family alone (one --model)")
+    if config.weights and len(families) > 1 and "=" not in config.weights and not is_published_name(config.weights):
+        raise UsageError(
+            "a --weights file holds one family's weights: sweep that family alone, or name published "
+            "weights (--weights imagenet) to start every family from its own"
+        )
     if baseline is not None and baseline not in families:
         raise UsageError(f"--baseline {baseline} is not one of the swept models ({', '.join(families)})")
     if baseline is not None and len(families) == 1:

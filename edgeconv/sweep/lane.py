@@ -10,7 +10,7 @@ results database), so an interrupted sweep resumes where it stopped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from edgeconv.evaluate import DataCache, evaluate
 from edgeconv.exporters.gate import AccuracyGateError
 from edgeconv.models import create_model
 from edgeconv.models.factory import model_config, model_stem
+from edgeconv.models.published import choose_weights, describe_init, is_published_name, weights_for
+from edgeconv.models.registry import get_spec
 from edgeconv.runtime.artifact_info import artifact_sha256
 from edgeconv.select import Candidate, Selection, by_width, make_candidate, select
 from edgeconv.sweep.artifacts import ArtifactMaker
@@ -123,11 +125,12 @@ def run_lane(
         log(f"search r{resolution}: {found} after {search.measurements} of {len(widths)} measurements")
     finalists = _finalists(searches, problem)
     peak = measurer.store.find_peak(measurer.device_id)
-    teacher: nn.Module | None = None
+    teacher, teacher_at = _pretrained_teacher(lane, problem, trainer, train_dir, finalists, log)
     found_candidates = []
     for index, (width, resolution) in enumerate(finalists):  # widest first: the teacher when distilling
-        checkpoint = _trained(lane, problem, trainer, train_dir, width, resolution, teacher if index else None, log)
-        if config.distil and index == 0:
+        student_of = teacher if (width, resolution) != teacher_at and (index or teacher_at) else None
+        checkpoint = _trained(lane, problem, trainer, train_dir, width, resolution, student_of, log)
+        if config.distil and teacher is None:
             teacher = load_checkpoint(checkpoint)[0]
         candidate = _finish(checkpoint, problem, maker, measurer, peak, config.remeasure, log)
         if candidate is not None:
@@ -157,6 +160,22 @@ def _finalists(searches: list[SearchResult], problem: Problem) -> list[tuple[flo
         if narrower:
             chosen.append((max(narrower), search.resolution))
     return sorted(chosen, key=lambda wr: problem.feature(*wr)[0], reverse=True)
+
+
+def _pretrained_teacher(
+    lane: Lane, problem: Problem, trainer: Trainer, train_dir: Path, finalists: list[tuple[float, int]], log: Log
+) -> tuple[nn.Module | None, tuple[float, int] | None]:
+    """With ``--distil`` and published ``--weights``: the published width fine-tuned once on the user's data, at
+    the widest finalist's resolution, in the family's shared training directory (so every lane and every later
+    run reuses it), and where it is. Otherwise none: the widest finalist teaches the others."""
+    config, weights = lane.config, weights_for(lane.config.weights, lane.family)
+    if not (config.distil and weights and is_published_name(weights) and finalists):
+        return None, None
+    width, resolution = finalists[0]
+    published = choose_weights(weights, lane.family, width, get_spec(lane.family).weights).width
+    at = (published if published is not None else width, resolution)
+    log(f"teacher w{at[0]:g} r{resolution}: the pretrained width, fine-tuned once for every candidate")
+    return load_checkpoint(_trained(lane, problem, trainer, train_dir, *at, None, log))[0], at
 
 
 def _trained(
@@ -196,7 +215,7 @@ def _finish(
     net, meta = load_checkpoint(checkpoint)
     data = problem.splits(model_config(net)["resolution"])
     try:
-        path = maker.make(net, checkpoint.parent, weights_record(checkpoint), meta, data.val)
+        path = maker.make(net, checkpoint.parent, weights_record(checkpoint, meta), meta, data.val)
     except AccuracyGateError as exc:  # drops this candidate, not the sweep
         log(f"export {checkpoint.stem}: {exc}")
         return None
@@ -208,7 +227,10 @@ def _finish(
     latency = measurer.latency(path, CONFIRM_SAMPLES)  # the selection rests on it: a median, like the search's
     log(f"result {path.name}: top-1 {evaluation['top1']:.2%}, {measurer.stat} {latency:.3f} ms")
     rows = [row for row in measurer.rows(sha) if not row.invalid]
-    return make_candidate(rows, int(evaluation["id"]), float(evaluation["top1"]), peak) if rows else None
+    if not rows:
+        return None
+    candidate = make_candidate(rows, int(evaluation["id"]), float(evaluation["top1"]), peak)
+    return replace(candidate, weights_from=describe_init(meta.get("init") or {"source": "random-init"}))
 
 
 def _curve(model: LatencyModel, problem: Problem, resolution: int) -> dict[str, Any]:

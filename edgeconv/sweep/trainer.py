@@ -11,7 +11,10 @@ from typing import Protocol
 from torch import nn
 
 from edgeconv.data import DataSplits
-from edgeconv.train import TrainConfig, fit, load_pretrained
+from edgeconv.models.factory import model_config
+from edgeconv.models.published import weights_for
+from edgeconv.train import TrainConfig, fit
+from edgeconv.train.transfer import initialise_for
 
 Log = Callable[[str], None]
 
@@ -27,14 +30,15 @@ class Trainer(Protocol):
 
 @dataclass(frozen=True)
 class FitTrainer:
-    """edgeconv's training recipe, from random or pretrained (``weights``) initialisation."""
+    """edgeconv's training recipe, from random or pretrained initialisation (``weights``: the ``--weights``
+    text, one source or ``FAMILY=SOURCE`` entries), fine-tuned by the transfer recipe when pretrained."""
 
     config: TrainConfig = field(default_factory=TrainConfig)
     weights: str | None = None
 
     def __call__(self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: nn.Module | None, log: Log) -> Path:
         """Fit ``net`` and return its best checkpoint."""
-        init = load_pretrained(net, self.weights).to_dict() if self.weights else {"source": "random-init"}
-        result = fit(net, data, self.config, run_dir, teacher, {"init": init})
+        init = initialise_for(net, weights_for(self.weights, model_config(net)["model"]), data, log)
+        result = fit(net, data, self.config, run_dir, teacher, {"init": init}, pretrained=init["origin"] != "scratch")
         log(f"val top-1 {result.best['val_top1']:.2%} in {result.seconds:.0f} s")
         return result.checkpoint

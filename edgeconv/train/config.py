@@ -58,6 +58,23 @@ class TrainConfig:
         default=4.0,
         metadata={"flag": "--kd-temperature", "min": 0, "min_open": True, "help": "Distillation temperature."},
     )
+    head_epochs: int = field(
+        default=1,
+        metadata={
+            "flag": "--head-epochs",
+            "min": 0,
+            "help": "With pretrained --weights: the first epochs train the new classifier head alone.",
+        },
+    )
+    backbone_lr_scale: float = field(
+        default=0.1,
+        metadata={
+            "flag": "--backbone-lr-scale",
+            "min": 0,
+            "max": 1,
+            "help": "With pretrained --weights: the backbone's learning rate as a fraction of the head's.",
+        },
+    )
     seed: int = field(default=0, metadata={"flag": "--seed", "help": "Seeds the initialisation, split and order."})
 
     def __post_init__(self) -> None:
@@ -69,6 +86,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise UsageError(f"{name} must be a finite number >= 0, got {value}")
+        if self.head_epochs < 0 or not 0 <= self.backbone_lr_scale <= 1:
+            raise UsageError("head epochs must be >= 0 and the backbone learning-rate scale in [0, 1]")
         if not 0 <= self.label_smoothing < 1 or not 0 <= self.kd_alpha <= 1 or self.kd_temperature <= 0:
             raise UsageError("label smoothing must be in [0, 1), kd alpha in [0, 1] and kd temperature > 0")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from edgeconv.models.factory import model_config, model_stem
 from edgeconv.staging import recover
 from edgeconv.train.batches import BatchMaker
 from edgeconv.train.config import TrainConfig
+from edgeconv.train.recipe import lr_factor, phase_of, start_phase, train_mode
 
 # (epoch, step, steps per epoch, running loss, running accuracy)
 StepHook = Callable[[int, int, int, float, float], None]
@@ -49,26 +49,12 @@ def predict(model: nn.Module, images: ImageSet, maker: BatchMaker, batch_size: i
     return np.concatenate(outputs)
 
 
-def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """No weight decay on BatchNorm parameters and biases (the standard recipe for small networks)."""
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    groups = _param_groups(model, config.decay)
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.learning_rate, momentum=0.9, nesterov=True)
-    return torch.optim.AdamW(groups, lr=config.learning_rate)
-
-
-def lr_factor(step: int, total: int, warmup: int) -> float:
-    """Linear warm-up to 1 over ``warmup`` steps, then cosine decay to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+def _schedule(phase: str, total: int, warmup: int) -> Callable[[int], float]:
+    """The learning-rate factor per step of a phase: the short head phase at the full rate throughout, the others
+    warmed up and then decayed (``lr_factor``)."""
+    if phase == "head":
+        return lambda _step: 1.0
+    return lambda step: lr_factor(step, total, warmup)
 
 
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -87,21 +73,21 @@ def fit(
     meta: dict[str, Any] | None = None,
     on_step: StepHook | None = None,
     on_epoch: EpochHook | None = None,
+    pretrained: bool = False,
 ) -> TrainResult:
     """Train ``model`` on ``data.train``; after each epoch evaluate on ``data.val`` and save the best checkpoint.
 
     ``teacher`` (a trained model with the same classes) adds knowledge distillation with weight
-    ``config.kd_alpha``. ``meta`` is stored in the checkpoint next to the training record.
+    ``config.kd_alpha``. ``meta`` is stored in the checkpoint next to the training record. ``pretrained``
+    weights are fine-tuned by the transfer recipe (``edgeconv.train.recipe``): the head alone for
+    ``config.head_epochs``, then everything with the backbone at ``config.backbone_lr_scale`` of the rate.
     """
     config_model = model_config(model)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     maker = BatchMaker(data.preprocessing)
-    optimizer = _optimizer(model, config)
     steps_per_epoch = max(1, len(data.train) // config.batch_size + (len(data.train) % config.batch_size > 1))
-    total_steps = steps_per_epoch * config.epochs
-    warmup_steps = round(config.warmup_epochs * steps_per_epoch)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total_steps, warmup_steps))
+    phase, optimizer, schedule = "", None, None
     if teacher is not None:
         teacher.eval()
     out_dir = Path(out_dir)
@@ -112,7 +98,14 @@ def fit(
     started = time.perf_counter()
 
     for epoch in range(1, config.epochs + 1):
-        model.train()
+        if phase_of(epoch, config, pretrained) != phase:
+            phase = phase_of(epoch, config, pretrained)
+            optimizer = start_phase(model, config, phase)
+            epochs_left = config.epochs - epoch + 1
+            total, warmup = steps_per_epoch * epochs_left, round(config.warmup_epochs * steps_per_epoch)
+            schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(phase, total, warmup))
+        assert optimizer is not None and schedule is not None
+        train_mode(model, phase)
         seen, loss_sum, correct = 0, 0.0, 0
         batches = maker.batches(data.train, config.batch_size, generator, config.augment, config.hflip)
         for step, (x, y) in enumerate(batches):
@@ -143,7 +136,8 @@ def fit(
             "val_loss": val_loss,
             "val_top1": topk_accuracy(logits_val, data.val.labels, 1),
             "val_top5": topk_accuracy(logits_val, data.val.labels, 5),
-            "lr": optimizer.param_groups[0]["lr"],
+            "lr": optimizer.param_groups[-1]["lr"],
+            "phase": phase,
             "seconds": round(time.perf_counter() - started, 2),
         }
         history.append(record)

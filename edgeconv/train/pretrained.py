@@ -69,7 +69,7 @@ def _learnable(state: dict[str, torch.Tensor]) -> list[tuple[str, torch.Tensor]]
     return [(k, v) for k, v in state.items() if not k.endswith("num_batches_tracked")]
 
 
-def _head(model: nn.Module) -> nn.Linear | nn.Conv2d | None:
+def head_module(model: nn.Module) -> nn.Linear | nn.Conv2d | None:
     """The classifier head: the last Linear layer, or the last conv where there is none (SqueezeNet)."""
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
@@ -78,7 +78,7 @@ def _head(model: nn.Module) -> nn.Linear | nn.Conv2d | None:
 
 def _head_names(model: nn.Module) -> set[str]:
     """State-dict names of the classifier head's weight and bias."""
-    head = _head(model)
+    head = head_module(model)
     return {name for name, p in model.named_parameters() if head is not None and any(p is q for q in head.parameters())}
 
 
@@ -105,16 +105,42 @@ def _first_mismatch(mine: Named, theirs: Named, head: set[str]) -> str:
     return f"the file's tensor {theirs[len(mine)][0]!r} has no counterpart in this model"
 
 
-def load_pretrained(model: nn.Module, path: str | Path) -> LoadReport:
-    """Copy the weights in ``path`` into ``model`` (in place); see the module docstring for the rules."""
+def _read(path: Path) -> Any:
+    """A PyTorch file's payload, or a safetensors file's tensors (timm's and Hugging Face's format)."""
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(path)
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ArtifactError(f"{path.name} is not a readable safetensors file: {first_line(exc)}") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # zip, pickle and runtime errors for damaged files
+        raise ArtifactError(f"{path.name} is not a readable PyTorch file: {first_line(exc)}") from None
+
+
+def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+    """The state dict in ``path`` and, for an edgeconv checkpoint, the model configuration it records."""
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"no such weights file: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # zip, pickle and runtime errors for damaged files
-        raise ArtifactError(f"{path.name} is not a readable PyTorch file: {first_line(exc)}") from None
-    source = _state_dict_of(payload, path)
+    payload = _read(path)
+    config = payload.get("config") if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT else None
+    return _state_dict_of(payload, path), config if isinstance(config, dict) else None
+
+
+def learnable_shapes(state: dict[str, torch.Tensor]) -> list[tuple[int, ...]]:
+    """The shapes of a state dict's tensors in order, BatchNorm step counters left out."""
+    return [_shape(t) for _, t in _learnable(state)]
+
+
+def load_pretrained(model: nn.Module, path: str | Path, layout: str | None = None) -> LoadReport:
+    """Copy the weights in ``path`` into ``model`` (in place); see the module docstring for the rules.
+    ``layout`` ``name`` insists on matching tensor names, ``order`` on order and shape (None: whichever fits)."""
+    path = Path(path)
+    source, _ = read_weights(path)
     head = _head_names(model)
     mine, theirs = _learnable(model.state_dict()), _learnable(source)
     names_match = {k for k, _ in mine} == {k for k, _ in theirs}
@@ -122,7 +148,9 @@ def load_pretrained(model: nn.Module, path: str | Path) -> LoadReport:
     if not names_match and rename is not None and {k for k, _ in mine} == {rename(k) for k, _ in theirs}:
         source = {rename(k): v for k, v in source.items()}
         names_match = True
-    if names_match:
+    if layout == "name" and not names_match:
+        raise ArtifactError(f"{path.name} does not fit this model: its tensor names are not this model's")
+    if names_match and layout != "order":
         theirs = [(name, source[name]) for name, _ in mine]
     if len(mine) != len(theirs):
         raise ArtifactError(f"{path.name} does not fit this model: {_first_mismatch(mine, theirs, head)}")
@@ -136,15 +164,15 @@ def load_pretrained(model: nn.Module, path: str | Path) -> LoadReport:
         else:
             raise ArtifactError(f"{path.name} does not fit this model: {_first_mismatch(mine, theirs, head)}")
     model.load_state_dict(new_state)
-    head_module = _head(model)
-    if skipped and head_module is not None:  # a new class count: fresh head, as at initialisation
-        nn.init.normal_(head_module.weight, 0, 0.01)
-        if head_module.bias is not None:
-            nn.init.zeros_(head_module.bias)
+    fresh = head_module(model)
+    if skipped and fresh is not None:  # a new class count: fresh head, as at initialisation
+        nn.init.normal_(fresh.weight, 0, 0.01)
+        if fresh.bias is not None:
+            nn.init.zeros_(fresh.bias)
     return LoadReport(
         path=str(path.resolve()),
         sha256=sha256_files(path),
-        matched_by="name" if names_match else "order",
+        matched_by="name" if names_match and layout != "order" else "order",
         tensors_loaded=len(mine) - len(skipped),
         head_reinitialised=bool(skipped),
         skipped=skipped,

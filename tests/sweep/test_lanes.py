@@ -29,8 +29,20 @@ def test_lane_config_and_baseline() -> None:
         plan_sweep(_config(model="mobilenetv2,inception_v3"))
     with pytest.raises(UsageError, match="--baseline vgg16_bn is not one of the swept models"):
         plan_sweep(_config(model="mobilenetv2,resnet18"), "vgg16_bn")
-    with pytest.raises(UsageError, match="--weights holds one family's weights"):
+    with pytest.raises(UsageError, match="a --weights file holds one family's weights"):
         plan_sweep(_config(model="mobilenetv2,resnet18", weights="w.pt"))
+
+
+def test_pretrained_weights_per_family() -> None:
+    lanes = plan_sweep(_config(model="mobilenetv2,mnasnet,efficientnet_lite0", weights="imagenet")).lanes
+    assert [lane.config.weights for lane in lanes] == ["imagenet"] * 3
+    assert len(plan_sweep(_config(model="mobilenetv2,resnet18", weights="mobilenetv2=a.pt,resnet18=b.pt")).lanes) == 2
+    with pytest.raises(UsageError, match="--weights names no source for resnet18: add resnet18=SOURCE"):
+        plan_sweep(_config(model="mobilenetv2,resnet18", weights="mobilenetv2=a.pt"))
+    with pytest.raises(UsageError, match="mobilenetv2 width 1.4 is wider than its widest published weights"):
+        plan_sweep(_config(model="mobilenetv2", weights="imagenet", widths=[0.5, 1.4]))
+    with pytest.raises(UsageError, match="vgg11_bn has no published pretrained weights"):
+        plan_sweep(_config(model="mobilenetv2,vgg11_bn", weights="imagenet"))
 
 
 def test_lanes_are_every_pair_a_format_makes() -> None:

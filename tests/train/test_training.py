@@ -15,7 +15,8 @@ from edgeconv.errors import ArtifactError, UsageError
 from edgeconv.models import create_model
 from edgeconv.models.mobilenetv2 import INVERTED_RESIDUAL_SETTING
 from edgeconv.train import TrainConfig, fit, load_pretrained
-from edgeconv.train.loop import distillation_loss, lr_factor
+from edgeconv.train.loop import distillation_loss
+from edgeconv.train.recipe import lr_factor
 
 
 class TorchvisionLayoutMobileNetV2(nn.Module):

