@@ -67,12 +67,13 @@ class TrainConfig:
         },
     )
     backbone_lr_scale: float = field(
-        default=0.1,
+        default=1.0,  # measured: 0.1 cost EfficientNet-lite0 33 points of top-1 from ImageNet to few-shot digits
         metadata={
             "flag": "--backbone-lr-scale",
             "min": 0,
             "max": 1,
-            "help": "With pretrained --weights: the backbone's learning rate as a fraction of the head's.",
+            "help": "With pretrained --weights: the backbone's learning rate as a fraction of the head's "
+            "(below 1 for data close to the pretraining data).",
         },
     )
     seed: int = field(default=0, metadata={"flag": "--seed", "help": "Seeds the initialisation, split and order."})

@@ -215,7 +215,8 @@ def test_safetensors_files_load_and_a_damaged_one_is_one_line(tmp_path: Path) ->
     save_file({k: v.contiguous() for k, v in state.items()}, path)
     net = create_model("mobilenetv2", 0.35, 10, 32)
     assert load_pretrained(net, path).matched_by == "name"
-    torch.testing.assert_close(net.state_dict(), state)
+    loaded = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.testing.assert_close(loaded, {k: state[k] for k in loaded}, rtol=0, atol=0)
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(ArtifactError, match="model.safetensors is not a readable safetensors file"):
         load_pretrained(net, path)
