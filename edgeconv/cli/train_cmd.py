@@ -101,7 +101,7 @@ def train_command(
         torch.set_num_threads(threads)
     with err.status(f"loading {data}..."):
         splits = load_data(data, resolution, val_fraction, config.seed)
-    net = create_model(model, width, len(splits.class_names), resolution)
+    net = create_model(model, width, len(splits.class_names), resolution, seed=config.seed)
     init = initialise_for(net, weights, splits, lambda line: err.print(line))
     teacher_net = _teacher(teacher, splits.class_names)
     meta = {

@@ -7,14 +7,17 @@ the last features and the classifier's input. ``channel_spaces`` finds these sha
 by tracing the network with ``torch.fx``; ``derive_weights`` keeps, in every space, the channels the wider
 network relies on most and copies their weights into the narrower one.
 
-The criterion is the BatchNorm scale (network slimming, Liu et al. 2017): a normalised channel leaves its
-BatchNorm multiplied by |gamma|, so a small |gamma| is a channel the next layers barely see. A space shared by
-several BatchNorms sums their scales, each divided by its mean so that every layer of a stage counts alike; a
-space without a BatchNorm (a squeeze-excite reduction) ranks by the L1 norm of the filters that produce it.
+Criteria (``CRITERIA``): ``batchnorm-scale`` (network slimming, Liu et al. 2017): a normalised channel leaves
+its BatchNorm multiplied by |gamma|, so a small |gamma| is a channel the next layers barely see; ``activation``:
+the spread of that BatchNorm's output on the user's images (``channel_scores``), which also drops channels that
+are constant on them whatever their |gamma|; ``first-k``: the first channels (the naive baseline). A space
+shared by several BatchNorms sums their scores, each divided by its mean so that every layer of a stage counts
+alike; a space without a BatchNorm (a squeeze-excite reduction) ranks by the L1 norm of the filters that
+produce it.
 Kept channels stay in their original order, so a derivation at equal width is the identity.
 
 Channel concatenation, split and shuffle (DenseNet, Inception, GoogLeNet, ShuffleNetV2) and grouped
-convolutions (ResNeXt) are refused in one line.
+convolutions (ResNeXt) are refused in one line: ShuffleNetV2 has published weights at each of its widths.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch
 from torch import fx, nn
 
 from edgeconv.errors import UsageError
+from edgeconv.models.channel_scores import batchnorm_score, input_variances
 
 _PASS_MODULES = (
     nn.ReLU,
@@ -136,7 +140,9 @@ def _function_space(spaces: ChannelSpaces, node: fx.Node, tensors: list[int], fa
     raise DeriveError(f"{family}: {what} (channel concatenation, split or shuffle) is not covered by channel selection")
 
 
-def importance(model: nn.Module, spaces: ChannelSpaces) -> dict[int, torch.Tensor]:
+def importance(
+    model: nn.Module, spaces: ChannelSpaces, variances: dict[str, torch.Tensor] | None = None
+) -> dict[int, torch.Tensor]:
     """Each free space's channel importance in ``model`` (the module docstring says how)."""
     modules = dict(model.named_modules())
     by_scale: dict[int, torch.Tensor] = {}
@@ -146,7 +152,7 @@ def importance(model: nn.Module, spaces: ChannelSpaces) -> dict[int, torch.Tenso
         if space in spaces.fixed:
             continue
         if isinstance(module, nn.BatchNorm2d):
-            found, score = by_scale, module.weight.detach().abs()
+            found, score = by_scale, batchnorm_score(name, module, variances)
         elif isinstance(module, nn.Conv2d):
             found, score = by_filters, module.weight.detach().abs().flatten(1).sum(1)
         else:
@@ -156,21 +162,30 @@ def importance(model: nn.Module, spaces: ChannelSpaces) -> dict[int, torch.Tenso
     return {**by_filters, **by_scale}
 
 
-CRITERIA = ("batchnorm-scale", "first-k")
+CRITERIA = ("batchnorm-scale", "activation", "first-k")
 
 
-def derive_weights(source: nn.Module, target: nn.Module, family: str, criterion: str = CRITERIA[0]) -> dict[str, Any]:
+def derive_weights(
+    source: nn.Module,
+    target: nn.Module,
+    family: str,
+    criterion: str = CRITERIA[0],
+    batches: Iterable[torch.Tensor] | None = None,
+) -> dict[str, Any]:
     """Load into ``target`` the weights of ``source`` (the same family, as wide or wider in every layer), keeping
-    in every channel space the most important channels (``first-k``: the first ones, the naive baseline);
-    returns what was done."""
+    in every channel space the most important channels (``first-k``: the first ones, the naive baseline;
+    ``activation``: by their output's spread on ``batches``, the user's images); returns what was done."""
     if criterion not in CRITERIA:
         raise UsageError(f"derivation criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
+    if criterion == "activation" and batches is None:
+        raise UsageError("the activation criterion ranks channels on images: pass the training batches")
     spaces = channel_spaces(source, family)
     target_spaces = channel_spaces(target, family)
     if list(spaces.layers) != list(target_spaces.layers):
         raise DeriveError(f"{family}: the two networks do not have the same layers (another depth?)")
     wanted = _space_sizes(target, spaces)
-    scores = importance(source, spaces)
+    variances = input_variances(source, batches) if criterion == "activation" and batches is not None else None
+    scores = importance(source, spaces, variances)
     modules = dict(source.named_modules())
     kept: dict[int, torch.Tensor] = {}
     for space, size in wanted.items():

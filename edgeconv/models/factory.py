@@ -27,18 +27,24 @@ class ModelInfo:
     macs: int
 
 
-def create_model(name: str, width: float = 1.0, num_classes: int = 1000, resolution: int | None = None) -> nn.Module:
+def create_model(
+    name: str, width: float = 1.0, num_classes: int = 1000, resolution: int | None = None, seed: int | None = None
+) -> nn.Module:
     """Build ``name`` at ``width`` for ``num_classes`` classes, in eval mode.
 
     ``resolution`` does not change the architecture; it is validated and recorded in
     ``model.edgeconv_config`` (with the family's native resolution as default) for export and training.
+    ``seed`` makes the random initialisation reproducible (without touching the caller's random state).
     Bad arguments raise :class:`edgeconv.errors.UsageError` (a ``ValueError``).
     """
     spec = get_spec(name)
     width = spec.check_width(width)
     num_classes = check_num_classes(num_classes)
     resolution = spec.check_resolution(spec.default_resolution if resolution is None else resolution)
-    model = spec.builder(width, num_classes).eval()
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        model = spec.builder(width, num_classes).eval()
     setattr(model, CONFIG_ATTR, {"model": name, "width": width, "resolution": resolution, "num_classes": num_classes})
     return model
 

@@ -196,7 +196,7 @@ def _trained(
         log(f"train  w{width:g} r{resolution}: done in an earlier run")
         return checkpoint
     data = problem.splits(resolution)
-    net = create_model(lane.family, width, len(data.class_names), resolution)
+    net = create_model(lane.family, width, len(data.class_names), resolution, seed=lane.config.train.seed)
     log(f"train  w{width:g} r{resolution}: {lane.config.train.epochs} epochs" + (" (distilled)" if teacher else ""))
     return trainer(net, data, run_dir, teacher, lambda line: log(f"train  w{width:g} r{resolution}: {line}"))
 

@@ -165,8 +165,8 @@ def load_pretrained(model: nn.Module, path: str | Path, layout: str | None = Non
             raise ArtifactError(f"{path.name} does not fit this model: {_first_mismatch(mine, theirs, head)}")
     model.load_state_dict(new_state)
     fresh = head_module(model)
-    if skipped and fresh is not None:  # a new class count: fresh head, as at initialisation
-        nn.init.normal_(fresh.weight, 0, 0.01)
+    if skipped and fresh is not None:  # a new class count: fresh head, as at initialisation (the same every time)
+        nn.init.normal_(fresh.weight, 0, 0.01, generator=torch.Generator().manual_seed(0))
         if fresh.bias is not None:
             nn.init.zeros_(fresh.bias)
     return LoadReport(

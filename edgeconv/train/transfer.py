@@ -98,9 +98,10 @@ def initialise(
         report = load_pretrained(net, path, layout)
         origin = "published" if choice.published else "file"
         return {**record, "origin": origin, "width": width, **report.to_dict()}
-    source = create_model(family, source_width, config["num_classes"], config["resolution"])
+    source = create_model(family, source_width, config["num_classes"], config["resolution"], seed=0)
     report = load_pretrained(source, path, layout)
-    derivation = derive_weights(source, net, family, criterion)
+    ranking_images = calibration() if calibration is not None and criterion == "activation" else None
+    derivation = derive_weights(source, net, family, criterion, ranking_images)
     seen = recalibrate_batchnorm(net, calibration()) if calibration is not None else 0
     if log:
         log(

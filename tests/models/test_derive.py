@@ -10,7 +10,9 @@ from torch import nn
 
 from edgeconv.checkpoint import load_checkpoint
 from edgeconv.data import load_data
+from edgeconv.errors import UsageError
 from edgeconv.models import create_model, model_info
+from edgeconv.models.channel_scores import input_variances
 from edgeconv.models.derive import DeriveError, derive_weights, recalibrate_batchnorm
 from edgeconv.runtime.preprocess import Preprocessing
 from edgeconv.train.batches import BatchMaker
@@ -60,6 +62,42 @@ def test_the_channels_with_the_largest_batchnorm_scales_are_kept() -> None:
     torch.testing.assert_close(target.features[1].conv[0][0].weight, source.features[1].conv[0][0].weight[kept])
     projection, columns = target.features[1].conv[1][0].weight, source.features[1].conv[1][0].weight[:, kept]
     assert projection.shape[1] == 16 and all(any(torch.equal(row, c) for c in columns) for row in projection)
+
+
+def test_the_activation_criterion_drops_a_channel_that_says_nothing_about_the_images() -> None:
+    """A stem channel with the largest scale but a zero filter (constant on every image): kept by the BatchNorm
+    scale, dropped when channels are ranked by their outputs' spread on the images."""
+    source = trained_like("mobilenetv2", 1.0)
+    source.features[0][0].weight.data[0] = 0.0
+    source.features[0][1].weight.data[0] = 100.0
+    images = [torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))]
+    by_scale, by_activation = (create_model("mobilenetv2", 0.5, 10, 32) for _ in range(2))
+    derive_weights(source, by_scale, "mobilenetv2")
+    report = derive_weights(source, by_activation, "mobilenetv2", "activation", images)
+    assert report["criterion"] == "activation"
+    assert torch.equal(by_scale.features[0][1].weight[0], torch.tensor(100.0))
+    assert 100.0 not in by_activation.features[0][1].weight.tolist()
+    with pytest.raises(UsageError, match="ranks channels on images"):
+        derive_weights(source, by_activation, "mobilenetv2", "activation")
+
+
+def test_input_variances_are_the_batchnorm_inputs_variance_over_every_pixel() -> None:
+    net = trained_like("mobilenetv2", 0.5)
+    x = torch.randn(6, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    variances = input_variances(net, [x[:4], x[4:]])
+    stem = net.features[0][0](x).transpose(0, 1).flatten(1)
+    torch.testing.assert_close(variances["features.0.1"], stem.var(1, unbiased=False), rtol=1e-4, atol=1e-6)
+
+
+def test_a_seed_makes_the_initialisation_reproducible_without_touching_the_callers_random_state() -> None:
+    torch.manual_seed(5)
+    expected = torch.rand(1)
+    torch.manual_seed(5)
+    a, b = (create_model("mobilenetv2", 0.5, 10, 32, seed=3) for _ in range(2))
+    assert torch.equal(torch.rand(1), expected)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    c = create_model("mobilenetv2", 0.5, 10, 32, seed=4)
+    assert not torch.equal(a.features[0][0].weight, c.features[0][0].weight)
 
 
 def test_a_trained_network_narrowed_and_recalibrated_keeps_what_it_learned() -> None:
