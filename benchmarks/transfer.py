@@ -3,8 +3,9 @@
 For each family and width, held-out top-1 after the same number of epochs of:
   (a) scratch          random initialisation, edgeconv's from-scratch recipe
   (b) first-k          derived from the pretrained width keeping each layer's first channels, then fine-tuned
-  (c) BN scale         derived keeping the channels with the largest BatchNorm scale |gamma| (edgeconv's
-                       default), then fine-tuned
+  BN scale             derived keeping the channels with the largest BatchNorm scale |gamma|, then fine-tuned
+  (c) scale x use      derived keeping the channels with the largest |gamma| times the L1 norm of the weights
+                       that read them (edgeconv's default), then fine-tuned
   activation           derived keeping the channels whose outputs vary most on the training images
   (d) distilled        (c), distilled from the pretrained width fine-tuned on the task (the teacher)
 and, before any fine-tuning, each derivation made from the teacher itself (its head knows the task) with only
@@ -44,8 +45,8 @@ from edgeconv.train.transfer import initialise, training_images
 
 RESULTS = Path(__file__).parent / "results"
 WIDTHS = [0.35, 0.5, 0.75, 1.0]
-CRITERIA = ("first-k", "batchnorm-scale", "activation")
-IMPORTANCE = "batchnorm-scale"  # (c): edgeconv's default criterion
+CRITERIA = ("first-k", "batchnorm-scale", "scale-and-use", "activation")
+IMPORTANCE = "scale-and-use"  # (c): edgeconv's default criterion
 METHODS = ("scratch", *CRITERIA, "distilled")
 
 
@@ -124,9 +125,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['resolution']} px, seeds "
         f"{result['seeds']}; held-out top-1 (mean over seeds). Machine: {result['machine']}.",
         "",
-        "| family | width | (a) scratch | (b) first-k | (c) BN scale | activation | (d) distilled "
-        "| (b) before | (c) before | activation before |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| family | width | (a) scratch | (b) first-k | BN scale | (c) scale x use | activation | (d) distilled "
+        "| (b) before | BN scale before | (c) before | activation before |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     rows = result["rows"]
     for family in result["sources"]:

@@ -8,7 +8,10 @@ by tracing the network with ``torch.fx``; ``derive_weights`` keeps, in every spa
 network relies on most and copies their weights into the narrower one.
 
 Criteria (``CRITERIA``): ``batchnorm-scale`` (network slimming, Liu et al. 2017): a normalised channel leaves
-its BatchNorm multiplied by |gamma|, so a small |gamma| is a channel the next layers barely see; ``activation``:
+its BatchNorm multiplied by |gamma|, so a small |gamma| is a channel the next layers barely see;
+``scale-and-use``: |gamma| times the L1 norm of the weights that read the channel, since a network can carry a
+channel at a small |gamma| and large weights after it (or the reverse) and only the product is what it does;
+``activation``:
 the spread of that BatchNorm's output on the user's images (``channel_scores``), which also drops channels that
 are constant on them whatever their |gamma|; ``first-k``: the first channels (the naive baseline). A space
 shared by several BatchNorms sums their scores, each divided by its mean so that every layer of a stage counts
@@ -24,14 +27,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import fx, nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.channel_scores import batchnorm_score, input_variances
+from edgeconv.models.channel_scores import ChannelSpaces, importance, input_variances
 
 _PASS_MODULES = (
     nn.ReLU,
@@ -52,35 +54,6 @@ _JOIN_FUNCTIONS = {operator.add, operator.mul, torch.add, torch.mul}
 
 class DeriveError(UsageError):
     """The family's structure is one that channel selection does not cover (yet), or the widths do not fit."""
-
-
-@dataclass
-class ChannelSpaces:
-    """Which channel space each layer reads and writes, and which spaces must keep every channel."""
-
-    parent: list[int] = field(default_factory=list)
-    fixed: set[int] = field(default_factory=set)  # the image's channels and the class scores
-    layers: dict[str, tuple[int, int]] = field(default_factory=dict)  # module name -> (input space, output space)
-
-    def new(self) -> int:
-        self.parent.append(len(self.parent))
-        return len(self.parent) - 1
-
-    def find(self, space: int) -> int:
-        while self.parent[space] != space:
-            self.parent[space] = self.parent[self.parent[space]]
-            space = self.parent[space]
-        return space
-
-    def join(self, a: int, b: int) -> int:
-        a, b = self.find(a), self.find(b)
-        self.parent[max(a, b)] = min(a, b)
-        return min(a, b)
-
-    def of(self, name: str) -> tuple[int, int]:
-        """A layer's (input, output) spaces, resolved."""
-        first, second = self.layers[name]
-        return self.find(first), self.find(second)
 
 
 def channel_spaces(model: nn.Module, family: str) -> ChannelSpaces:
@@ -140,29 +113,7 @@ def _function_space(spaces: ChannelSpaces, node: fx.Node, tensors: list[int], fa
     raise DeriveError(f"{family}: {what} (channel concatenation, split or shuffle) is not covered by channel selection")
 
 
-def importance(
-    model: nn.Module, spaces: ChannelSpaces, variances: dict[str, torch.Tensor] | None = None
-) -> dict[int, torch.Tensor]:
-    """Each free space's channel importance in ``model`` (the module docstring says how)."""
-    modules = dict(model.named_modules())
-    by_scale: dict[int, torch.Tensor] = {}
-    by_filters: dict[int, torch.Tensor] = {}
-    for name in spaces.layers:
-        module, space = modules[name], spaces.of(name)[1]
-        if space in spaces.fixed:
-            continue
-        if isinstance(module, nn.BatchNorm2d):
-            found, score = by_scale, batchnorm_score(name, module, variances)
-        elif isinstance(module, nn.Conv2d):
-            found, score = by_filters, module.weight.detach().abs().flatten(1).sum(1)
-        else:
-            continue
-        score = score / score.mean().clamp_min(1e-12)
-        found[space] = found[space] + score if space in found else score
-    return {**by_filters, **by_scale}
-
-
-CRITERIA = ("batchnorm-scale", "activation", "first-k")
+CRITERIA = ("scale-and-use", "batchnorm-scale", "activation", "first-k")  # the first is the default
 
 
 def derive_weights(
@@ -185,7 +136,7 @@ def derive_weights(
         raise DeriveError(f"{family}: the two networks do not have the same layers (another depth?)")
     wanted = _space_sizes(target, spaces)
     variances = input_variances(source, batches) if criterion == "activation" and batches is not None else None
-    scores = importance(source, spaces, variances)
+    scores = importance(source, spaces, variances, readers=criterion == "scale-and-use")
     modules = dict(source.named_modules())
     kept: dict[int, torch.Tensor] = {}
     for space, size in wanted.items():

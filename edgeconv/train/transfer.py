@@ -16,7 +16,7 @@ from torch import nn
 
 from edgeconv.data import DataSplits
 from edgeconv.errors import UsageError
-from edgeconv.models.derive import derive_weights, recalibrate_batchnorm
+from edgeconv.models.derive import CRITERIA, derive_weights, recalibrate_batchnorm
 from edgeconv.models.factory import create_model, model_config, shape_only_model
 from edgeconv.models.published import choose_weights
 from edgeconv.models.registry import get_spec
@@ -72,7 +72,7 @@ def initialise(
     weights: str,
     calibration: Calibration | None = None,
     log: Log | None = None,
-    criterion: str = "batchnorm-scale",
+    criterion: str = CRITERIA[0],
 ) -> dict[str, Any]:
     """Load ``weights`` into ``net`` (built by ``create_model``), deriving them from a wider width when the
     weights are wider; returns the record that the checkpoint and the artifact sidecars keep under ``init``.

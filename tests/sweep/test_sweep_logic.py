@@ -162,7 +162,7 @@ def test_pretrained_sweep_fine_tunes_every_finalist_from_the_published_width_and
     summary, log = sweep(tmp_path, cfg, target, trainer)
     assert "teacher w0.35 r32: the pretrained width, fine-tuned once for every candidate" in log
     found = {c["width"]: c for c in summary["selection"]["candidates"]}
-    assert found[0.25]["weights_from"] == f"derived from {entry.tag} width 0.35 (batchnorm-scale)"
+    assert found[0.25]["weights_from"] == f"derived from {entry.tag} width 0.35 (scale-and-use)"
     assert found[0.25]["top1"] > 0.35  # measured 0.47; from scratch, even four epochs reach 0.27
     meta = json.loads(
         (tmp_path / "out" / "candidates" / "mobilenetv2_w0.25_r32" / "mobilenetv2_w0.25_r32.train.json").read_text()
