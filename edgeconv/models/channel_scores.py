@@ -11,6 +11,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from edgeconv.errors import UsageError
+
+
+class DeriveError(UsageError):
+    """The family's structure is one that channel selection does not cover (yet), or the widths do not fit."""
+
 
 @dataclass
 class ChannelSpaces:

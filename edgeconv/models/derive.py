@@ -19,8 +19,10 @@ alike; a space without a BatchNorm (a squeeze-excite reduction) ranks by the L1 
 produce it.
 Kept channels stay in their original order, so a derivation at equal width is the identity.
 
-Channel concatenation, split and shuffle (DenseNet, Inception, GoogLeNet, ShuffleNetV2) and grouped
-convolutions (ResNeXt) are refused in one line: ShuffleNetV2 has published weights at each of its widths.
+ShuffleNetV2's split and shuffle move a channel to another position at every unit; ``derive_shuffle`` keeps, for
+each of its channels, one of the wide network's that meets the same units. Channel concatenation (DenseNet,
+Inception, GoogLeNet, Xception's entry) and grouped convolutions (ResNeXt) are refused in one line naming the
+family.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ import torch
 from torch import fx, nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.channel_scores import ChannelSpaces, importance, input_variances
+from edgeconv.models.channel_scores import ChannelSpaces, DeriveError, importance, input_variances
+from edgeconv.models.derive_shuffle import Importance, Selection, ShuffleSelection
+from edgeconv.models.shufflenetv2 import ShuffleNetV2
 
 _PASS_MODULES = (
     nn.ReLU,
@@ -49,11 +53,14 @@ _PASS_MODULES = (
     nn.AvgPool2d,
 )
 _PASS_FUNCTIONS = {torch.relu, nn.functional.relu, nn.functional.relu6, nn.functional.hardswish, torch.sigmoid}
+_PASS_FUNCTIONS |= {
+    nn.functional.avg_pool2d,
+    nn.functional.max_pool2d,
+    nn.functional.adaptive_avg_pool2d,
+    "sigmoid",
+    "relu",
+}
 _JOIN_FUNCTIONS = {operator.add, operator.mul, torch.add, torch.mul}
-
-
-class DeriveError(UsageError):
-    """The family's structure is one that channel selection does not cover (yet), or the widths do not fit."""
 
 
 def channel_spaces(model: nn.Module, family: str) -> ChannelSpaces:
@@ -109,8 +116,17 @@ def _function_space(spaces: ChannelSpaces, node: fx.Node, tensors: list[int], fa
         )
     ):
         return tensors[0]
+    if len(tensors) == 1 and node.target in (torch.mean, "mean") and _spatial_only(node):
+        return tensors[0]  # a squeeze-excite's global average
     what = getattr(node.target, "__name__", str(node.target))
-    raise DeriveError(f"{family}: {what} (channel concatenation, split or shuffle) is not covered by channel selection")
+    kind = " (channel concatenation)" if what == "cat" else ""
+    raise DeriveError(f"{family}: {what}{kind} is not covered by channel selection")
+
+
+def _spatial_only(node: fx.Node) -> bool:
+    """Whether a ``mean`` reduces over the spatial dimensions only (2 and 3, keeping the channels)."""
+    dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+    return isinstance(dims, tuple | list) and set(dims) <= {2, 3, -1, -2}
 
 
 CRITERIA = ("scale-and-use", "batchnorm-scale", "activation", "first-k")  # the first is the default
@@ -130,12 +146,34 @@ def derive_weights(
         raise UsageError(f"derivation criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
     if criterion == "activation" and batches is None:
         raise UsageError("the activation criterion ranks channels on images: pass the training batches")
+    variances = input_variances(source, batches) if criterion == "activation" and batches is not None else None
+    if isinstance(source, ShuffleNetV2) and isinstance(target, ShuffleNetV2):
+        shuffle = ShuffleSelection(source, target, Importance(source, criterion, variances))
+        selection = shuffle.run()
+        spaces, narrowed = shuffle.spaces, shuffle.narrowed
+    else:
+        selection, spaces, narrowed = _traced_selection(source, target, family, criterion, variances)
+    modules, state = dict(source.named_modules()), {}
+    for name, (inputs, outputs) in selection.items():
+        state.update(_select(name, modules[name], inputs, outputs))
+    target.load_state_dict(state, strict=True)
+    return {"criterion": criterion, "channel_spaces": spaces, "narrowed": narrowed}
+
+
+def _traced_selection(
+    source: nn.Module,
+    target: nn.Module,
+    family: str,
+    criterion: str,
+    variances: dict[str, torch.Tensor] | None,
+) -> tuple[Selection, int, int]:
+    """Every layer's kept (input, output) channels by the channel spaces ``torch.fx`` finds, the number of
+    spaces and of narrowed ones."""
     spaces = channel_spaces(source, family)
     target_spaces = channel_spaces(target, family)
     if list(spaces.layers) != list(target_spaces.layers):
         raise DeriveError(f"{family}: the two networks do not have the same layers (another depth?)")
     wanted = _space_sizes(target, spaces)
-    variances = input_variances(source, batches) if criterion == "activation" and batches is not None else None
     scores = importance(source, spaces, variances, readers=criterion == "scale-and-use")
     modules = dict(source.named_modules())
     kept: dict[int, torch.Tensor] = {}
@@ -148,13 +186,9 @@ def derive_weights(
         naive = size == have or space not in scores or criterion == "first-k"
         ranked = torch.arange(have) if naive else torch.argsort(-scores[space])
         kept[space] = ranked[:size].sort().values
-    state = {}
-    for name in spaces.layers:
-        first, second = spaces.of(name)
-        state.update(_select(name, modules[name], kept[first], kept[second]))
-    target.load_state_dict(state, strict=True)
+    selection = {name: (kept[spaces.of(name)[0]], kept[spaces.of(name)[1]]) for name in spaces.layers}
     narrowed = sum(int(len(kept[s]) < _space_size(modules, spaces, s)) for s in kept)
-    return {"criterion": criterion, "channel_spaces": len(kept), "narrowed": narrowed}
+    return selection, len(kept), narrowed
 
 
 def _space_size(modules: dict[str, nn.Module], spaces: ChannelSpaces, space: int) -> int:

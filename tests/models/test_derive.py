@@ -14,11 +14,13 @@ from edgeconv.errors import UsageError
 from edgeconv.models import create_model, model_info
 from edgeconv.models.channel_scores import input_variances
 from edgeconv.models.derive import DeriveError, derive_weights, recalibrate_batchnorm
+from edgeconv.models.derive_shuffle import Importance, ShuffleSelection
 from edgeconv.runtime.preprocess import Preprocessing
 from edgeconv.train.batches import BatchMaker
 
 COVERED = ["mobilenetv1", "mobilenetv2", "mobilenetv3_large", "mobilenetv3_small", "mnasnet", "mnasnet_a1"]
-COVERED += ["efficientnet_lite0", "efficientnet_lite4", "resnet18", "resnet50"]
+COVERED += ["efficientnet_lite0", "efficientnet_lite4", "resnet18", "resnet50", "se_resnet50", "xception"]
+COVERED += ["shufflenetv2"]
 
 
 def trained_like(family: str, width: float) -> nn.Module:
@@ -33,9 +35,18 @@ def trained_like(family: str, width: float) -> nn.Module:
     return net
 
 
-@pytest.mark.parametrize("family", ["mobilenetv2", "mobilenetv3_small", "efficientnet_lite0", "resnet18"])
-def test_deriving_the_same_width_is_the_identity(family: str) -> None:
-    source, target = trained_like(family, 0.75), create_model(family, 0.75, 10, 32).eval()
+@pytest.mark.parametrize(
+    ("family", "width"),
+    [
+        ("mobilenetv2", 0.75),
+        ("mobilenetv3_small", 0.75),
+        ("efficientnet_lite0", 0.75),
+        ("resnet18", 0.75),
+        ("shufflenetv2", 1.0),
+    ],
+)
+def test_deriving_the_same_width_is_the_identity(family: str, width: float) -> None:
+    source, target = trained_like(family, width), create_model(family, width, 10, 32).eval()
     derive_weights(source, target, family)
     x = torch.randn(2, 3, 32, 32)
     torch.testing.assert_close(target(x), source(x), rtol=0, atol=1e-6)
@@ -133,9 +144,39 @@ def test_a_trained_network_narrowed_and_recalibrated_keeps_what_it_learned() -> 
     assert after > 0.2 and after > before + 0.1 and after > top1(create_model("mobilenetv2", 0.25, 10, 32)) + 0.1
 
 
+@pytest.mark.parametrize(("wide", "narrow"), [(1.0, 0.5), (2.0, 1.5)])
+@pytest.mark.parametrize("criterion", ["scale-and-use", "first-k"])
+def test_shufflenetv2_keeps_channels_that_meet_the_same_units(wide: float, narrow: float, criterion: str) -> None:
+    """Silencing, in the wide network, every channel the narrow one does not keep leaves the narrow network's
+    function: each kept channel is split, passed and shuffled to the same branch in both."""
+    source, target = trained_like("shufflenetv2", wide), create_model("shufflenetv2", narrow, 10, 32).eval()
+    for norm in source.modules():
+        if isinstance(norm, nn.BatchNorm2d):
+            norm.bias.data.uniform_(-0.5, 0.5)
+    selection = ShuffleSelection(source, target, Importance(source, criterion, None)).run()
+    report = derive_weights(source, target, "shufflenetv2", criterion)
+    assert (
+        report["narrowed"] >= 35
+        and sum(p.numel() for p in target.parameters()) == model_info("shufflenetv2", narrow, 32, num_classes=10).params
+    )
+    x = torch.randn(2, 3, 32, 32)
+    assert (target(x) - source(x)).abs().max() > 0.1  # the dropped channels did matter
+    modules = dict(source.named_modules())
+    for name, (_, kept) in selection.items():
+        if isinstance(modules[name], nn.BatchNorm2d):
+            dropped = torch.ones(modules[name].num_features, dtype=torch.bool)
+            dropped[kept] = False
+            modules[name].weight.data[dropped], modules[name].bias.data[dropped] = 0.0, 0.0
+    torch.testing.assert_close(target(x), source(x), rtol=0, atol=1e-5)
+
+
 def test_what_is_not_covered_is_refused_in_one_line() -> None:
-    with pytest.raises(DeriveError, match=r"^shufflenetv2: cat \(channel concatenation, split or shuffle\)"):
-        derive_weights(trained_like("shufflenetv2", 1.0), create_model("shufflenetv2", 0.5, 10, 32), "shufflenetv2")
+    with pytest.raises(DeriveError, match=r"^densenet121: cat \(channel concatenation\) is not covered"):
+        derive_weights(trained_like("densenet121", 1.0), create_model("densenet121", 0.5, 10, 32), "densenet121")
+    with pytest.raises(DeriveError, match="shufflenetv2: the target is wider than the weights"):
+        derive_weights(trained_like("shufflenetv2", 0.5), create_model("shufflenetv2", 1.0, 10, 32), "shufflenetv2")
+    with pytest.raises(DeriveError, match="shufflenetv2: the networks differ in their classes"):
+        derive_weights(trained_like("shufflenetv2", 1.0), create_model("shufflenetv2", 0.5, 5, 32), "shufflenetv2")
     with pytest.raises(DeriveError, match="the target is wider than the weights"):
         derive_weights(trained_like("mobilenetv2", 0.5), create_model("mobilenetv2", 1.0, 10, 32), "mobilenetv2")
     with pytest.raises(DeriveError, match="differ in their inputs or classes"):
