@@ -52,13 +52,11 @@ _PASS_MODULES = (
     nn.MaxPool2d,
     nn.AvgPool2d,
 )
-_PASS_FUNCTIONS = {torch.relu, nn.functional.relu, nn.functional.relu6, nn.functional.hardswish, torch.sigmoid}
+# functions and tensor methods that keep every channel where it is
+_PASS_FUNCTIONS: set[Any] = {torch.relu, torch.sigmoid, "relu", "sigmoid"}
 _PASS_FUNCTIONS |= {
-    nn.functional.avg_pool2d,
-    nn.functional.max_pool2d,
-    nn.functional.adaptive_avg_pool2d,
-    "sigmoid",
-    "relu",
+    getattr(nn.functional, name)
+    for name in ("relu", "relu6", "hardswish", "avg_pool2d", "max_pool2d", "adaptive_avg_pool2d")
 }
 _JOIN_FUNCTIONS = {operator.add, operator.mul, torch.add, torch.mul}
 
