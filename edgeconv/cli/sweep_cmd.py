@@ -148,7 +148,12 @@ def sweep_config(
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
 @weights_option
 @train_options({"epochs": 10})
-@click.option("--distil", is_flag=True, help="Train the widest finalist first and distil the others from it.")
+@click.option(
+    "--distil",
+    is_flag=True,
+    help="Fine-tune a teacher first (the published width with pretrained --weights, else the widest finalist); "
+    "every other finalist starts from its channels and distils from it.",
+)
 @click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")
 @bench_settings_options
 @conditions_options

@@ -48,7 +48,8 @@ def _teacher(path: str | None, class_names: list[str]) -> Any:
     "--teacher",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Distil from this trained edgeconv checkpoint (e.g. a wider model).",
+    help="Distil from this trained edgeconv checkpoint (e.g. a wider model); give it as --weights too to start "
+    "from its channels.",
 )
 @click.option(
     "--val-fraction",

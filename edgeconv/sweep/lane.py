@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch import nn
 
 from edgeconv.checkpoint import load_checkpoint, weights_record
 from edgeconv.evaluate import DataCache, evaluate
@@ -131,7 +130,7 @@ def run_lane(
         student_of = teacher if (width, resolution) != teacher_at and (index or teacher_at) else None
         checkpoint = _trained(lane, problem, trainer, train_dir, width, resolution, student_of, log)
         if config.distil and teacher is None:
-            teacher = load_checkpoint(checkpoint)[0]
+            teacher = checkpoint
         candidate = _finish(checkpoint, problem, maker, measurer, peak, config.remeasure, log)
         if candidate is not None:
             found_candidates.append(candidate)
@@ -164,10 +163,11 @@ def _finalists(searches: list[SearchResult], problem: Problem) -> list[tuple[flo
 
 def _pretrained_teacher(
     lane: Lane, problem: Problem, trainer: Trainer, train_dir: Path, finalists: list[tuple[float, int]], log: Log
-) -> tuple[nn.Module | None, tuple[float, int] | None]:
-    """With ``--distil`` and published ``--weights``: the published width fine-tuned once on the user's data, at
-    the widest finalist's resolution, in the family's shared training directory (so every lane and every later
-    run reuses it), and where it is. Otherwise none: the widest finalist teaches the others."""
+) -> tuple[Path | None, tuple[float, int] | None]:
+    """With ``--distil`` and published ``--weights``: the checkpoint of the published width fine-tuned once on
+    the user's data, at the widest finalist's resolution, in the family's shared training directory (so every
+    lane and every later run reuses it), and where it is. Otherwise none: the widest finalist teaches the
+    others."""
     config, weights = lane.config, weights_for(lane.config.weights, lane.family)
     if not (config.distil and weights and is_published_name(weights) and finalists):
         return None, None
@@ -175,7 +175,7 @@ def _pretrained_teacher(
     published = choose_weights(weights, lane.family, width, get_spec(lane.family).weights).width
     at = (published if published is not None else width, resolution)
     log(f"teacher w{at[0]:g} r{resolution}: the pretrained width, fine-tuned once for every candidate")
-    return load_checkpoint(_trained(lane, problem, trainer, train_dir, *at, None, log))[0], at
+    return _trained(lane, problem, trainer, train_dir, *at, None, log), at
 
 
 def _trained(
@@ -185,10 +185,11 @@ def _trained(
     train_dir: Path,
     width: float,
     resolution: int,
-    teacher: nn.Module | None,
+    teacher: Path | None,
     log: Log,
 ) -> Path:
-    """The finalist's checkpoint, trained now unless a previous run finished it."""
+    """The finalist's checkpoint, trained now (a student of ``teacher``'s checkpoint, if given) unless a previous
+    run finished it."""
     stem = model_stem({"model": lane.family, "width": width, "resolution": resolution})
     run_dir = train_dir / stem
     checkpoint = run_dir / f"{stem}.pt"

@@ -52,7 +52,7 @@ class TrainConfig:
         metadata={"flag": "--hflip", "help": "Also flip horizontally (natural images; not for digits or text)."},
     )
     kd_alpha: float = field(
-        default=0.7, metadata={"flag": "--kd-alpha", "min": 0, "max": 1, "help": "Weight of the distillation loss."}
+        default=0.5, metadata={"flag": "--kd-alpha", "min": 0, "max": 1, "help": "Weight of the distillation loss."}
     )
     kd_temperature: float = field(
         default=4.0,

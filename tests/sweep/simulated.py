@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from edgeconv.checkpoint import load_checkpoint
 from edgeconv.data import DataSplits
 from edgeconv.runtime.artifact_info import describe_artifact
 from edgeconv.runtime.device import device_info
@@ -72,7 +73,8 @@ class TwoStepTrainer:
 
     trained: list[tuple[str, bool]] = field(default_factory=list)  # (run directory name, distilled?)
 
-    def __call__(self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: nn.Module | None, log: Any) -> Path:
+    def __call__(self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: Path | None, log: Any) -> Path:
         self.trained.append((run_dir.name, teacher is not None))
         few = replace(data, train=data.train.subset(np.arange(128)))
-        return fit(net, few, TrainConfig(epochs=1), run_dir, teacher).checkpoint
+        teacher_net = load_checkpoint(teacher)[0] if teacher is not None else None
+        return fit(net, few, TrainConfig(epochs=1), run_dir, teacher_net).checkpoint
