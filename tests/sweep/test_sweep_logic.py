@@ -14,6 +14,7 @@ import pytest
 from placed_weights import place_as_mobilenetv2
 from simulated import KnownLatencyTarget, TwoStepTrainer
 
+from edgeconv.checkpoint import load_checkpoint
 from edgeconv.fastest import int8_sentence
 from edgeconv.models import model_info
 from edgeconv.results import open_store
@@ -166,6 +167,7 @@ def test_pretrained_sweep_fine_tunes_every_finalist_from_the_published_width_and
     found = {c["width"]: c for c in summary["selection"]["candidates"]}
     teacher = tmp_path / "out" / "candidates" / "mobilenetv2_w0.35_r32" / "mobilenetv2_w0.35_r32.pt"
     assert found[0.25]["weights_from"] == f"derived from {teacher.name} width 0.35 (scale-and-use)"
+    assert load_checkpoint(teacher)[1]["init"]["source"] == entry.tag
     assert found[0.25]["top1"] > 0.35  # measured 0.47; from scratch, even four epochs reach 0.27
     meta = json.loads(
         (tmp_path / "out" / "candidates" / "mobilenetv2_w0.25_r32" / "mobilenetv2_w0.25_r32.train.json").read_text()

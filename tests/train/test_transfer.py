@@ -27,7 +27,7 @@ from edgeconv.train import TrainConfig, fit, load_pretrained
 from edgeconv.train.batches import BatchMaker
 from edgeconv.train.hub import OFFLINE_ENV, cache_path, fetch
 from edgeconv.train.loop import predict
-from edgeconv.train.transfer import initialise_for
+from edgeconv.train.transfer import initialise, initialise_for
 
 TABLE = (
     torchvision_file("net.WIDE", 1.0, "net-aaaaaaaa.pth"),
@@ -54,7 +54,7 @@ def test_imagenet_takes_the_narrowest_file_wide_enough_and_refuses_wider_widths(
     assert weights_for("mobilenetv2=imagenet", "mnasnet") is None
 
 
-def test_every_family_table_names_files_that_fit_the_architecture() -> None:
+def test_every_family_table_names_files_that_fit_the_architecture(tmp_path: Path) -> None:
     """Each entry's width is one the family is built at, its hash is torch.hub's prefix, and the reference
     implementation's tensor layout of that file (tests/fixtures/reference_models.json) loads into edgeconv's."""
     layouts = json.loads((Path(__file__).parents[1] / "fixtures" / "reference_models.json").read_text())
@@ -67,12 +67,9 @@ def test_every_family_table_names_files_that_fit_the_architecture() -> None:
             if reference is None:
                 continue
             state = {key: torch.zeros(shape) for key, shape in reference["layout"]}
-            path = Path(f"/tmp/edgeconv-layout-{name}.pt")
+            path = tmp_path / f"{name}-{entry.width:g}.pt"
             torch.save(state, path)
-            try:
-                report = load_pretrained(create_model(name, entry.width, 10, 64), path, entry.layout)
-            finally:
-                path.unlink()
+            report = load_pretrained(create_model(name, entry.width, 10, 64), path, entry.layout)
             assert report.matched_by == entry.layout and report.tensors_loaded > 0
             checked += 1
     assert checked >= 10  # mobilenetv2, v3 large/small, mnasnet 1.0, efficientnet_lite0, shufflenetv2 x4, resnets
@@ -220,3 +217,13 @@ def test_safetensors_files_load_and_a_damaged_one_is_one_line(tmp_path: Path) ->
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(ArtifactError, match="model.safetensors is not a readable safetensors file"):
         load_pretrained(net, path)
+
+
+def test_a_shufflenetv2_file_derives_a_narrower_defined_width(tmp_path: Path) -> None:
+    """A torchvision-layout ShuffleNetV2 1.0 state dict is recognised by its shapes and width 0.5 derived from it."""
+    path = tmp_path / "shufflenet_1.0.pth"
+    torch.save(create_model("shufflenetv2", 1.0, 10, 64, seed=0).state_dict(), path)
+    narrow = create_model("shufflenetv2", 0.5, 10, 64)
+    record = initialise(narrow, str(path), criterion="first-k")
+    assert record["origin"] == "derived" and record["derived_from_width"] == 1.0
+    assert record["derivation"] == {"criterion": "first-k", "channel_spaces": 37, "narrowed": 35}
