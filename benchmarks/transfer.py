@@ -47,7 +47,6 @@ from edgeconv.models.registry import get_spec
 from edgeconv.runtime.device import device_info
 from edgeconv.sweep.trainer import FitTrainer
 from edgeconv.train import TrainConfig, fit
-from edgeconv.train.batches import BatchMaker
 from edgeconv.train.loop import predict
 from edgeconv.train.transfer import initialise, training_images
 
@@ -74,7 +73,7 @@ def few_shot(data: DataSplits, classes: list[int], per_class: int, seed: int) ->
 
 
 def accuracy(model: torch.nn.Module, data: DataSplits) -> float:
-    logits = predict(model, data.val, BatchMaker(data.preprocessing))
+    logits = predict(model, data.val, data.preprocessing)
     return float((logits.argmax(1) == data.val.labels).mean())
 
 

@@ -19,13 +19,14 @@ CHECKPOINT_VERSION = 1
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any] | None = None) -> Path:
-    """Save ``model`` (built by :func:`create_model`) with its configuration and ``meta`` to ``path``."""
+    """Save ``model`` (built by :func:`create_model`) with its configuration and ``meta`` to ``path``; the tensors
+    are saved from the CPU, so that a checkpoint trained on a GPU loads anywhere."""
     config = model_config(model)
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
         "config": dict(config),
-        "state_dict": model.state_dict(),
+        "state_dict": {name: value.detach().cpu() for name, value in model.state_dict().items()},
         "meta": meta or {},
     }
     path = Path(path)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from edgeconv.atomic import sha256_files
-from edgeconv.data import DataSplits, ImageSet, load_data_like
+from edgeconv.data import DataSplits, ImageFiles, ImageSet, load_data_like
 from edgeconv.errors import ArtifactError, require
 from edgeconv.metrics import agreement, confusion_matrix, topk_accuracy
 from edgeconv.runtime.artifact_info import artifact_sha256, read_sidecar
@@ -55,16 +55,18 @@ class EvalResult:
 
 
 class DataCache:
-    """Loads each (dataset, resolution) once when several targets are evaluated together."""
+    """Loads each (dataset, resolution) once when several targets are evaluated together (``load``: image
+    folders in memory or streamed), and says where checkpoints run (``device``, ``workers``:
+    ``edgeconv.train.devices``)."""
 
-    def __init__(self, data: str | None) -> None:
-        self.data = data
+    def __init__(self, data: str | None, load: str = "auto", device: str = "auto", workers: int | None = None) -> None:
+        self.data, self.load, self.device, self.workers = data, load, device, workers
         self._cache: dict[tuple[str, int], DataSplits] = {}
 
     def get(self, source: dict[str, Any] | None, preprocessing: Preprocessing) -> DataSplits:
         key = (repr(self.data or source), preprocessing.resolution)
         if key not in self._cache:
-            self._cache[key] = load_data_like(self.data, source, preprocessing)
+            self._cache[key] = load_data_like(self.data, source, preprocessing, self.load)
         return self._cache[key]
 
 
@@ -82,16 +84,20 @@ def _checkpoint_logits(path: Path, cache: DataCache) -> tuple[np.ndarray, DataSp
     from edgeconv.checkpoint import load_checkpoint
     from edgeconv.models.factory import model_config
     from edgeconv.train import predict
-    from edgeconv.train.batches import BatchMaker
+    from edgeconv.train.batches import default_workers
+    from edgeconv.train.devices import placement
 
     model, meta = load_checkpoint(path)
     config = model_config(model)
     preprocessing = Preprocessing.from_dict(meta.get("preprocessing") or {"resolution": config["resolution"]})
     data = cache.get(meta.get("dataset"), preprocessing)
-    return predict(model, data.val, BatchMaker(data.preprocessing)), data, config
+    workers = default_workers(data.val) if cache.workers is None else cache.workers
+    place = placement(cache.device, amp=False)
+    logits = predict(place.move(model), data.val, data.preprocessing, workers=workers, place=place)
+    return logits, data, config
 
 
-def artifact_logits(path: Path, images: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:
+def artifact_logits(path: Path, images: np.ndarray | ImageFiles, preprocessing: Preprocessing) -> np.ndarray:
     """Logits of the artifact at ``path`` for prepared uint8 images, one image per run (batch-1 artifacts)."""
     from edgeconv.runtime import load
 
@@ -152,7 +158,7 @@ def evaluate(
         if board is None:
             logits, device = artifact_logits(path, data.val.images, data.preprocessing), device_info()
         else:
-            logits, device = board(path, data.val.images, data.preprocessing)
+            logits, device = board(path, np.asarray(data.val.images), data.preprocessing)
             workstation = agreement(artifact_logits(path, data.val.images, data.preprocessing), logits)
         kind, fmt, precision, sha = "artifact", sidecar["format"], sidecar["precision"], artifact_sha256(path)
         agree = _agreement(path, logits, reference, weights, cache)

@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import db_option, err, json_flag, out, print_json, target_options
+from edgeconv.cli.options import compute_options, load_option
 
 
 def _confusion_table(result: dict[str, Any]) -> Table:
@@ -38,6 +39,8 @@ def _confusion_table(result: dict[str, Any]) -> Table:
 )
 @click.option("--confusion/--no-confusion", default=None, help="Print confusion matrices. [default: for one target]")
 @click.option("--no-store", is_flag=True, help="Do not append the results to the results database.")
+@load_option
+@compute_options
 @target_options
 @json_flag
 @db_option
@@ -47,6 +50,9 @@ def eval_command(
     reference: str | None,
     confusion: bool | None,
     no_store: bool,
+    load: str,
+    device: str,
+    workers: int | None,
     targets: tuple[str, ...],
     accept_new_host_key: bool,
     as_json: bool,
@@ -58,14 +64,15 @@ def eval_command(
     against the PyTorch checkpoint they came from. Artifacts run through edgeconv.runtime, as on a device:
     on a device without torch, `edgeconv eval MODEL --data DIR` works and skips the PyTorch comparison.
     With --target, artifacts run on that board (the held-out images are prepared here and copied once), and
-    their predictions are also compared with this machine's run of the same file.
+    their predictions are also compared with this machine's run of the same file. Checkpoints run on --device
+    (artifacts run on the CPU, as on a board).
     """
     from edgeconv.evaluate import DataCache, evaluate
     from edgeconv.results import open_store
     from edgeconv.targets import board, get_target
     from edgeconv.targets.fleet import expand
 
-    cache = DataCache(data)
+    cache = DataCache(data, load, device, workers)
     results = []
     boards = []
     for spec in expand(targets):

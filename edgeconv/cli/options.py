@@ -166,3 +166,34 @@ def weights_option(function: F) -> F:
         "or a local file (an edgeconv checkpoint, a torchvision/timm state dict, .safetensors). A narrower "
         "width is derived from the weights' width, keeping each layer's most important channels.",
     )(function)
+
+
+def compute_options(function: F) -> F:
+    """``--device`` and ``--workers``: where a command trains or evaluates PyTorch models and how many processes
+    read its images, the same in train, sweep and eval."""
+    function = click.option(
+        "--workers",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Processes that decode and augment images. [default: 0 for data held in memory, else one per core "
+        "beside training, at most 8]",
+    )(function)
+    return click.option(
+        "--device",
+        type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+        default="auto",
+        show_default=True,
+        help="Where PyTorch runs: auto takes CUDA, then Apple MPS, then the CPU.",
+    )(function)
+
+
+def load_option(function: F) -> F:
+    """``--load``: an image folder held in memory or streamed from disk, the same wherever ``--data`` is read."""
+    return click.option(
+        "--load",
+        type=click.Choice(["auto", "memory", "stream"]),
+        default="auto",
+        show_default=True,
+        help="Image folders: decode into memory once, or stream from disk in the loader's workers (memory bounded "
+        "by the batch). auto streams folders whose pixels exceed 1 GiB at the input size.",
+    )(function)

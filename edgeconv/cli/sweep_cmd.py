@@ -19,8 +19,10 @@ from edgeconv.cli.common import (
 from edgeconv.cli.options import (
     bench_settings_from,
     bench_settings_options,
+    compute_options,
     conditions_options,
     int8_options,
+    load_option,
     stat_option,
     threads_option,
     train_config_from,
@@ -73,6 +75,9 @@ def sweep_config(
     train: TrainConfig | None = None,
     cooldown: float = 0.0,
     max_temp: float | None = None,
+    load: str = "auto",
+    device: str = "auto",
+    workers: int | None = None,
 ) -> SweepConfig:
     """The SweepConfig that these `edgeconv sweep` options describe (names parsed: models, formats,
     precisions). ``model``, ``fmt`` and ``precision`` may each name several (comma lists, a group of models,
@@ -100,6 +105,9 @@ def sweep_config(
         max_drop=max_drop,
         threads=threads,
         data=data,
+        load=load,
+        device=device,
+        workers=workers,
         weights=weights,
         distil=distil,
         remeasure=remeasure,
@@ -146,8 +154,10 @@ def sweep_config(
 @threads_option(1, "Inference threads of every measurement.")
 @target_options
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
+@load_option
 @weights_option
 @train_options({"epochs": 10})
+@compute_options
 @click.option(
     "--distil",
     is_flag=True,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from edgeconv.cli.common import FiniteFloatRange, err, json_flag, out, print_json
-from edgeconv.cli.options import train_config_from, train_options, weights_option
+from edgeconv.cli.options import compute_options, load_option, train_config_from, train_options, weights_option
 from edgeconv.errors import UsageError, require
 
 
@@ -58,7 +61,16 @@ def _teacher(path: str | None, class_names: list[str]) -> Any:
     show_default=True,
     help="Held-out fraction when the data has no val/ split.",
 )
+@load_option
 @train_options()
+@compute_options
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Train data-parallel in this many processes on this machine (torchrun; one per GPU, or CPU processes "
+    "with gloo). Under your own `torchrun --nproc-per-node N`, leave it out.",
+)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="PyTorch threads. [default: all cores]")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/train", show_default=True)
 @json_flag
@@ -70,6 +82,10 @@ def train_command(
     weights: str | None,
     teacher: str | None,
     val_fraction: float,
+    load: str,
+    device: str,
+    workers: int | None,
+    nproc: int | None,
     threads: int | None,
     out_dir: str,
     as_json: bool,
@@ -77,55 +93,81 @@ def train_command(
 ) -> None:
     """Train (or fine-tune) a model and keep the checkpoint with the best validation accuracy.
 
-    Recipe: AdamW (or SGD), linear warm-up then cosine decay, label smoothing, light augmentation, seeded.
-    The checkpoint records the model, class names, preprocessing, dataset split, metrics and versions.
+    Recipe: AdamW (or SGD, RMSProp), linear warm-up then cosine decay (or drops on a plateau), label
+    smoothing, augmentation by the data (light for digits, standard for photos), seeded. The checkpoint records
+    the model, class names, preprocessing, dataset split, recipe, metrics and versions; each epoch's line goes
+    to <out>/<model>.train.log as well.
 
     \b
-    Example:
+    Examples:
       edgeconv train --model mobilenetv2 --width 0.5 --data digits --epochs 15 --out runs/mnv2
+      edgeconv train --model mobilenetv2 --data photos/ --device cuda --batch-size 256
+      edgeconv train --model mobilenetv2 --data photos/ --nproc 4       # data-parallel, torchrun
     """
     torch = require("torch", "host", "edgeconv train")
     from edgeconv.data import DIGITS_RESOLUTION, load_data
     from edgeconv.models import create_model
     from edgeconv.models.published import describe_init
     from edgeconv.models.registry import get_spec
-    from edgeconv.train import fit
+    from edgeconv.train import distributed, fit
+    from edgeconv.train.devices import device_count, placement
+    from edgeconv.train.loop import epoch_line
     from edgeconv.train.transfer import initialise_for
 
     if model is None:
         raise UsageError("give --model NAME (see `edgeconv models`)")
     config = train_config_from(options)
+    placement(device, config.amp)  # an unavailable device fails before any data is read
+    if nproc is not None and not distributed.under_torchrun():
+        if config.batch_size % nproc:
+            raise UsageError(f"batch size {config.batch_size} does not split evenly over {nproc} processes")
+        raise SystemExit(distributed.launch(nproc, device_count(device), _without_nproc(sys.argv[1:])))
+    leader = int(os.environ.get("RANK", "0")) == 0
+    show = err if leader else Console(quiet=True)
     if resolution is None:
         resolution = DIGITS_RESOLUTION if data == "digits" else get_spec(model).default_resolution
     net = create_model(model, width, 10, resolution)  # validates the arguments before any data is read
     if threads:
         torch.set_num_threads(threads)
-    with err.status(f"loading {data}..."):
-        splits = load_data(data, resolution, val_fraction, config.seed)
+    with show.status(f"loading {data}..."):
+        splits = load_data(data, resolution, val_fraction, config.seed, load=load)
+    show.print(_data_line(data, splits))
     net = create_model(model, width, len(splits.class_names), resolution, seed=config.seed)
-    init = initialise_for(net, weights, splits, lambda line: err.print(line))
+    init = initialise_for(net, weights, splits, lambda line: show.print(line))
     teacher_net = _teacher(teacher, splits.class_names)
     meta = {
         "init": init,
         "teacher": str(Path(teacher).resolve()) if teacher else None,
     }
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=show, transient=True) as progress:
         task = progress.add_task("epoch 1", total=None)
 
-        def on_step(epoch: int, step: int, steps: int, loss: float, acc: float) -> None:
-            shown = f"epoch {epoch}/{config.epochs}  loss {loss:.3f}  acc {acc:.1%}"
+        def on_step(epoch: int, step: int, steps: int, loss: float, acc: float, rate: float) -> None:
+            shown = f"epoch {epoch}/{config.epochs}  loss {loss:.3f}  acc {acc:.1%}  {rate:.0f} img/s"
+            if step == 1:
+                progress.reset(task, total=steps)
             progress.update(task, total=steps, completed=step, description=shown)
 
         def on_epoch(record: dict[str, Any]) -> None:
-            err.print(
-                f"epoch {record['epoch']:>3}: train loss {record['train_loss']:.3f} acc "
-                f"{record['train_top1']:.1%} | val top-1 {record['val_top1']:.1%} top-5 "
-                f"{record['val_top5']:.1%} | {record['seconds']:.0f} s"
-            )
+            show.print(epoch_line(record, config.epochs))
 
-        result = fit(net, splits, config, out_dir, teacher_net, meta, on_step, on_epoch, init["origin"] != "scratch")
+        pretrained = init["origin"] != "scratch"
+        with distributed.peers_lost_quietly():
+            result = fit(
+                net, splits, config, out_dir, teacher_net, meta, on_step, on_epoch, pretrained, device, workers
+            )
+    distributed.leave()
+    if not leader:
+        return
     summary: dict[str, Any] = {
         "checkpoint": str(result.checkpoint.resolve()),
         "best": result.best,
@@ -150,3 +192,22 @@ def train_command(
     if teacher:
         table.add_row("distilled from", teacher)
     out.print(table)
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """The command line minus ``--nproc N`` (torchrun's processes must not launch again)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept
+
+
+def _data_line(data: str, splits: Any) -> str:
+    how = "streamed from disk" if splits.train.streamed else "in memory"
+    images = f"{len(splits.train)} train / {len(splits.val)} val images"
+    return f"data: {data}, {images}, {len(splits.class_names)} classes, {how}"

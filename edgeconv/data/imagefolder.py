@@ -1,5 +1,9 @@
 """ImageFolder directories: ``root/<class>/*.jpg|png`` with ``train/`` and ``val/`` splits, or one folder
-split by seed. Bad data (no classes, an empty class, an undecodable image) raises one clear error."""
+split by seed. Bad data (no classes, an empty class, an undecodable image) raises one clear error.
+
+A folder whose prepared pixels fit ``MEMORY_BUDGET`` is decoded into memory once (the fastest path for small
+folders); a larger one is streamed: its images are decoded when used (``ImageFiles``), so memory is bounded by
+the batch and the loader's workers, not by the dataset. ``load`` forces either."""
 
 from __future__ import annotations
 
@@ -9,11 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from edgeconv.data.files import ImageFiles
 from edgeconv.data.imageset import DataSplits, ImageSet, stratified_split
-from edgeconv.errors import UsageError, first_line
+from edgeconv.errors import UsageError
 from edgeconv.runtime.preprocess import Preprocessing
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+LOADS = ("auto", "memory", "stream")
+MEMORY_BUDGET = 1 << 30  # bytes of prepared uint8 pixels held in memory by load="auto"
 Progress = Callable[[int, int], None]
 
 
@@ -39,33 +46,45 @@ def _entries(directory: Path) -> list[Path]:
         raise UsageError(f"cannot read dataset directory {directory}: {exc.strerror}") from None
 
 
-def _read(files: list[tuple[Path, int]], preprocessing: Preprocessing, progress: Progress | None) -> np.ndarray:
-    from PIL import Image
-
+def _read(files: ImageFiles, progress: Progress | None) -> np.ndarray:
     images = []
-    for i, (path, _) in enumerate(files):
-        try:
-            with Image.open(path) as image:
-                images.append(preprocessing.prepare(image))
-        except Exception as exc:  # PIL's decoders raise OSError, ValueError, SyntaxError, struct.error, bombs...
-            raise UsageError(f"cannot read image {path}: {first_line(exc)}") from None
+    for i, image in enumerate(files):
+        images.append(image)
         if progress:
             progress(i + 1, len(files))
     return np.stack(images)
 
 
+def _in_memory(load: str, num_images: int, preprocessing: Preprocessing) -> bool:
+    if load not in LOADS:
+        raise UsageError(f"load must be one of {', '.join(LOADS)}, got {load!r}")
+    pixels = num_images * preprocessing.resolution**2 * 3
+    return load == "memory" or (load == "auto" and pixels <= MEMORY_BUDGET)
+
+
 def _load_split(
-    classes: dict[str, list[Path]], names: list[str], preprocessing: Preprocessing, progress: Progress | None
+    classes: dict[str, list[Path]],
+    names: list[str],
+    preprocessing: Preprocessing,
+    progress: Progress | None,
+    in_memory: bool,
 ) -> ImageSet:
     files = [(path, names.index(name)) for name, paths in classes.items() for path in paths]
     labels = np.array([label for _, label in files], dtype=np.int64)
-    return ImageSet(_read(files, preprocessing, progress), labels, names)
+    images = ImageFiles([path for path, _ in files], preprocessing)
+    return ImageSet(_read(images, progress) if in_memory else images, labels, names)
 
 
 def load_imagefolder(
-    root: Path, preprocessing: Preprocessing, val_fraction: float = 0.2, seed: int = 0, progress: Progress | None = None
+    root: Path,
+    preprocessing: Preprocessing,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    progress: Progress | None = None,
+    load: str = "auto",
 ) -> DataSplits:
-    """Both splits of an ImageFolder tree, prepared at ``preprocessing.resolution``."""
+    """Both splits of an ImageFolder tree, prepared at ``preprocessing.resolution``, in memory or streamed
+    (``load``: auto, memory or stream)."""
     root = Path(root)
     if (root / "train").is_dir() and (root / "val").is_dir():
         train_classes, val_classes = scan_classes(root / "train"), scan_classes(root / "val")
@@ -73,13 +92,16 @@ def load_imagefolder(
             extra = sorted(set(val_classes) - set(train_classes))[0]
             raise UsageError(f"{root / 'val'} has class {extra!r} that {root / 'train'} lacks")
         names = sorted(train_classes)
-        train = _load_split(train_classes, names, preprocessing, progress)
-        val = _load_split(val_classes, names, preprocessing, progress)
+        total = sum(map(len, train_classes.values())) + sum(map(len, val_classes.values()))
+        in_memory = _in_memory(load, total, preprocessing)
+        train = _load_split(train_classes, names, preprocessing, progress, in_memory)
+        val = _load_split(val_classes, names, preprocessing, progress, in_memory)
         by_dirs = {"kind": "imagefolder", "path": str(root.resolve()), "split": "directories"}
         return DataSplits(train, val, preprocessing, by_dirs)
     classes = scan_classes(root)
     names = sorted(classes)
-    everything = _load_split(classes, names, preprocessing, progress)
+    in_memory = _in_memory(load, sum(map(len, classes.values())), preprocessing)
+    everything = _load_split(classes, names, preprocessing, progress, in_memory)
     train_idx, val_idx = stratified_split(everything.labels, val_fraction, seed)
     source: dict[str, Any] = {
         "kind": "imagefolder",

@@ -1,4 +1,5 @@
-"""``ImageSet``: prepared uint8 images with labels, and the seeded stratified split used everywhere."""
+"""``ImageSet``: prepared uint8 images (in memory, or files decoded on access) with labels, and the seeded
+stratified split used everywhere."""
 
 from __future__ import annotations
 
@@ -7,22 +8,30 @@ from typing import Any
 
 import numpy as np
 
+from edgeconv.data.files import ImageFiles
 from edgeconv.runtime.preprocess import Preprocessing
 
 
 @dataclass
 class ImageSet:
-    """Images already resized/cropped by ``Preprocessing.prepare`` (N x R x R x 3 uint8) and int64 labels."""
+    """Images already resized/cropped by ``Preprocessing.prepare`` (N x R x R x 3 uint8), or the files that
+    decode to them (``ImageFiles``, a dataset streamed from disk), and int64 labels."""
 
-    images: np.ndarray
+    images: np.ndarray | ImageFiles
     labels: np.ndarray
     class_names: list[str]
 
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def streamed(self) -> bool:
+        """Whether the images are read from disk when used (rather than held in memory)."""
+        return isinstance(self.images, ImageFiles)
+
     def subset(self, indices: np.ndarray) -> ImageSet:
-        return ImageSet(self.images[indices], self.labels[indices], self.class_names)
+        images = self.images.take(indices) if isinstance(self.images, ImageFiles) else self.images[indices]
+        return ImageSet(images, self.labels[indices], self.class_names)
 
 
 @dataclass

@@ -36,6 +36,9 @@ class SweepConfig:
     int8_scheme: str = "auto"  # one of the format's int8 schemes, or auto: the fast one for the target's CPU
     threads: int = 1
     data: str = "digits"
+    load: str = "auto"  # image folders in memory or streamed (edgeconv.data.load_data)
+    device: str = "auto"  # where finalists train (edgeconv.train.devices)
+    workers: int | None = None  # loader processes (None: by the data)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10))
     weights: str | None = None
     distil: bool = False

@@ -16,9 +16,10 @@ from edgeconv.sweep.space import distinct_architectures
 class Problem:
     """One family's candidates on one dataset."""
 
-    def __init__(self, family: str, data: str, widths: list[float], seed: int = 0) -> None:
-        """``seed`` splits data that has no val/ split, as ``edgeconv train --seed`` does."""
-        self.family, self.data_spec, self.widths, self.seed = family, data, widths, seed
+    def __init__(self, family: str, data: str, widths: list[float], seed: int = 0, load: str = "auto") -> None:
+        """``seed`` splits data that has no val/ split, as ``edgeconv train --seed`` does; ``load`` holds an
+        image folder in memory or streams it."""
+        self.family, self.data_spec, self.widths, self.seed, self.load = family, data, widths, seed, load
         self._data: dict[int, DataSplits] = {}
         self._features: dict[tuple[float, int], Features] = {}
         self._distinct: dict[int, list[float]] = {}
@@ -26,7 +27,7 @@ class Problem:
     def splits(self, resolution: int) -> DataSplits:
         """The train/val splits at ``resolution`` (loaded once)."""
         if resolution not in self._data:
-            self._data[resolution] = load_data(self.data_spec, resolution, seed=self.seed)
+            self._data[resolution] = load_data(self.data_spec, resolution, seed=self.seed, load=self.load)
         return self._data[resolution]
 
     def classes(self, resolution: int) -> int:

@@ -47,7 +47,7 @@ def run_sweep(
     edgeconv's own training with the plan's epochs and pretrained weights."""
     out_dir = Path(out_dir)
     config = plan.config
-    trainer = trainer or FitTrainer(config.train, config.weights)
+    trainer = trainer or FitTrainer(config.train, config.weights, config.device, config.workers)
     device = target.device()
     problems: dict[str, Problem] = {}
     outcomes: list[LaneOutcome] = []
@@ -55,7 +55,9 @@ def run_sweep(
         name = lane.path(plan.families_vary, plan.runtimes_vary).as_posix()
         if len(plan.lanes) > 1:
             log(f"lane {name} ({index} of {len(plan.lanes)})")
-        problem = problems.get(lane.family) or Problem(lane.family, config.data, lane.config.widths, config.train.seed)
+        problem = problems.get(lane.family) or Problem(
+            lane.family, config.data, lane.config.widths, config.train.seed, config.load
+        )
         problems[lane.family] = problem
         measurer = Measurer(store, target, log, lane.config.measure_options(), lane.config.stat, lane.config.remeasure)
         maker = ArtifactMaker(lane.config, problem, device)

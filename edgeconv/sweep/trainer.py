@@ -41,6 +41,8 @@ class FitTrainer:
 
     config: TrainConfig = field(default_factory=TrainConfig)
     weights: str | None = None
+    device: str = "auto"
+    workers: int | None = None
 
     def __call__(self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: Path | None, log: Log) -> Path:
         """Fit ``net`` and return its best checkpoint."""
@@ -48,6 +50,9 @@ class FitTrainer:
         init = initialise_for(net, weights, data, log)
         teacher_net = load_checkpoint(teacher)[0] if teacher is not None else None
         meta = {"init": init, "teacher": str(teacher) if teacher is not None else None}
-        result = fit(net, data, self.config, run_dir, teacher_net, meta, pretrained=init["origin"] != "scratch")
+        pretrained = init["origin"] != "scratch"
+        result = fit(
+            net, data, self.config, run_dir, teacher_net, meta, None, None, pretrained, self.device, self.workers
+        )
         log(f"val top-1 {result.best['val_top1']:.2%} in {result.seconds:.0f} s")
         return result.checkpoint

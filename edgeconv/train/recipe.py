@@ -15,6 +15,7 @@ from edgeconv.train.config import TrainConfig
 from edgeconv.train.pretrained import head_module
 
 PHASES = ("head", "full", "scratch")
+PLATEAU_PATIENCE = 2
 
 
 def phase_of(epoch: int, config: TrainConfig, pretrained: bool) -> str:
@@ -62,7 +63,48 @@ def start_phase(model: nn.Module, config: TrainConfig, phase: str) -> torch.opti
     groups = [g for g in groups if g["params"]]
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
+    if config.optimizer == "rmsprop":  # the MobileNet/EfficientNet recipe: decay 0.9, momentum 0.9, eps 1e-3
+        return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, eps=1e-3, momentum=0.9)
     return torch.optim.AdamW(groups, lr=lr)
+
+
+class Schedule:
+    """The learning rate over one phase: the head phase at the full rate throughout; the others warmed up
+    linearly over ``config.warmup_epochs``, then either decayed by a cosine to 0 at the end (``cosine``) or
+    held and divided by 10 whenever the held-out loss has not improved for ``PLATEAU_PATIENCE`` epochs
+    (``plateau``, PyTorch's ``ReduceLROnPlateau``)."""
+
+    def __init__(
+        self, optimizer: torch.optim.Optimizer, config: TrainConfig, phase: str, steps_per_epoch: int, epochs: int
+    ) -> None:
+        total, warmup = steps_per_epoch * epochs, round(config.warmup_epochs * steps_per_epoch)
+        self.kind = "constant" if phase == "head" else config.schedule
+        self.warmup, self.steps = warmup, 0
+
+        def factor(step: int) -> float:
+            if self.kind == "constant":
+                return 1.0
+            if self.kind == "plateau":
+                return min(1.0, (step + 1) / warmup) if warmup else 1.0
+            return lr_factor(step, total, warmup)
+
+        self.per_step = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        self.plateau = (
+            torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=PLATEAU_PATIENCE)
+            if self.kind == "plateau"
+            else None
+        )
+
+    def step(self) -> None:
+        """After each optimiser step (the plateau schedule's warm-up only: then the plateau sets the rate)."""
+        if self.plateau is None or self.steps < self.warmup:
+            self.per_step.step()
+        self.steps += 1
+
+    def epoch_done(self, val_loss: float) -> None:
+        """After each epoch's evaluation."""
+        if self.plateau is not None and self.steps >= self.warmup:
+            self.plateau.step(val_loss)
 
 
 def train_mode(model: nn.Module, phase: str) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,7 +21,7 @@ from edgeconv.models.derive import CRITERIA, derive_weights, recalibrate_batchno
 from edgeconv.models.factory import create_model, model_config, shape_only_model
 from edgeconv.models.published import choose_weights
 from edgeconv.models.registry import get_spec
-from edgeconv.train.batches import BatchMaker
+from edgeconv.train.batches import batches as in_order
 from edgeconv.train.hub import fetch
 from edgeconv.train.pretrained import learnable_shapes, load_pretrained, read_weights
 
@@ -34,9 +35,9 @@ def training_images(data: DataSplits, limit: int = CALIBRATION_IMAGES) -> Calibr
     """Batches of up to ``limit`` training images, prepared as training sees them but not augmented."""
 
     def batches() -> Iterable[torch.Tensor]:
-        batches = BatchMaker(data.preprocessing).batches(data.train, 64)
-        for start, (x, _) in zip(range(0, limit, 64), batches, strict=False):
-            yield x[: limit - start]
+        first = data.train.subset(np.arange(min(limit, len(data.train))))
+        for x, _ in in_order(first, data.preprocessing, 64):
+            yield x
 
     return batches
 

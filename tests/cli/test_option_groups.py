@@ -35,14 +35,14 @@ def test_every_training_setting_is_one_option_of_train_and_sweep() -> None:
 
 
 def test_training_options_reach_the_sweeps_trainer() -> None:
-    args = [*SWEEP, "--epochs", "3", "--lr", "0.01", "--batch-size", "32", "--no-augment", "--optimizer", "sgd"]
+    args = [*SWEEP, "--epochs", "3", "--lr", "0.01", "--batch-size", "32", "--augment", "none", "--optimizer", "sgd"]
     args += ["--max-drop", "0.5", "--calib-size", "64"]
     params = dict(sweep_command.make_context("sweep", args).params)
     bench, train = bench_settings_from(params), train_config_from(params)
     params.pop("baseline"), params.pop("targets"), params.pop("accept_new_host_key"), params.pop("out_dir")
     params.pop("as_json"), params.pop("db")
     config = sweep_config(**params, bench=bench, train=train)
-    assert config.train == TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.01, augment=False)
+    assert config.train == TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.01, augment="none")
     assert config.to_dict()["train"]["epochs"] == 3  # recorded in sweep.json
     assert (config.max_drop, config.calib_size) == (0.5, 64)
 

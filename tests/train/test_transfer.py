@@ -24,7 +24,6 @@ from edgeconv.errors import ArtifactError, UsageError
 from edgeconv.models import create_model, registry
 from edgeconv.models.published import PublishedWeights, choose_weights, torchvision_file, weights_for
 from edgeconv.train import TrainConfig, fit, load_pretrained
-from edgeconv.train.batches import BatchMaker
 from edgeconv.train.hub import OFFLINE_ENV, cache_path, fetch
 from edgeconv.train.loop import predict
 from edgeconv.train.transfer import initialise, initialise_for
@@ -156,7 +155,7 @@ def test_a_placed_file_loads_offline_and_derives_a_narrower_width_that_keeps_its
     record = initialise_for(narrow, f"torchvision:{placed.name}", data)
     assert record["origin"] == "derived" and record["derived_from_width"] == 0.35
     assert record["batchnorm_recalibrated_on"] == 1024 and record["sha256"].startswith(placed.sha256)
-    logits = predict(narrow, data.val, BatchMaker(data.preprocessing))
+    logits = predict(narrow, data.val, data.preprocessing)
     top1 = float((logits.argmax(1) == data.val.labels).mean())
     assert top1 > 0.18  # measured 29.2% with no gradient step (chance: 10%; the 0.35 network: 99.2%)
 
