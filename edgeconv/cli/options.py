@@ -62,7 +62,7 @@ def _field_type(setting: Field[Any]) -> click.ParamType | None:
 
 
 def train_options(defaults: dict[str, Any] | None = None) -> Callable[[F], F]:
-    """One option per :class:`TrainConfig` field (``--epochs``, ``--lr``, ``--augment/--no-augment``, ...),
+    """One option per :class:`TrainConfig` field (``--epochs``, ``--lr``, ``--augment``, ``--amp/--no-amp``, ...),
     with its bounds and help; ``defaults`` overrides a field's default for one command (the sweep's epochs)."""
     from edgeconv.train.config import TrainConfig
 

@@ -119,9 +119,8 @@ def train_command(
     config = train_config_from(options)
     placement(device, config.amp)  # an unavailable device fails before any data is read
     if nproc is not None and not distributed.under_torchrun():
-        if config.batch_size % nproc:
-            raise UsageError(f"batch size {config.batch_size} does not split evenly over {nproc} processes")
-        raise SystemExit(distributed.launch(nproc, device_count(device), _without_nproc(sys.argv[1:])))
+        argv = _without_nproc(sys.argv[1:])
+        raise SystemExit(distributed.launch(nproc, device_count(device), config.batch_size, argv))
     leader = int(os.environ.get("RANK", "0")) == 0
     show = err if leader else Console(quiet=True)
     if resolution is None:
@@ -131,7 +130,6 @@ def train_command(
         torch.set_num_threads(threads)
     with show.status(f"loading {data}..."):
         splits = load_data(data, resolution, val_fraction, config.seed, load=load)
-    show.print(_data_line(data, splits))
     net = create_model(model, width, len(splits.class_names), resolution, seed=config.seed)
     init = initialise_for(net, weights, splits, lambda line: show.print(line))
     teacher_net = _teacher(teacher, splits.class_names)
@@ -140,6 +138,7 @@ def train_command(
         "teacher": str(Path(teacher).resolve()) if teacher else None,
     }
 
+    show.print(_data_line(data, splits))  # once every input is known good: an error is one line
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -106,7 +106,7 @@ def gather(value: Any) -> list[Any]:
     return values
 
 
-def launch(nproc: int, available: int, argv: list[str]) -> int:
+def launch(nproc: int, available: int, batch_size: int, argv: list[str]) -> int:
     """Run ``edgeconv argv`` in ``nproc`` processes under torchrun on this machine; the exit status. The first
     process writes to the console; the others' output goes to log files, and when one of them fails first its
     error line is printed here (torchrun's own failure report is left out: it repeats the error as a traceback)."""
@@ -115,6 +115,8 @@ def launch(nproc: int, available: int, argv: list[str]) -> int:
 
     if nproc > available:
         raise UsageError(f"--nproc {nproc} is more processes than the {available} devices (or cores) here")
+    if batch_size % nproc:
+        raise UsageError(f"batch size {batch_size} does not split evenly over {nproc} processes")
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     if sys.platform == "linux":
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # one machine: gloo's connections on the loopback

@@ -75,7 +75,7 @@ def test_train_cli_end_to_end_and_bad_data(cli, tmp_path: Path) -> None:  # type
     assert result.code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert Path(summary["checkpoint"]).is_file() and summary["dataset"]["num_val"] == 359
-    assert "epoch   1:" in result.stderr
+    assert "epoch   1/1:" in result.stderr
     (tmp_path / "empty").mkdir()
     bad = cli("train", "-m", "mobilenetv2", "--data", tmp_path / "empty", "--out", tmp_path / "run2")
     assert bad.code == 1 and "needs at least two class sub-directories" in bad.stderr
