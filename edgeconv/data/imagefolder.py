@@ -46,13 +46,16 @@ def _entries(directory: Path) -> list[Path]:
         raise UsageError(f"cannot read dataset directory {directory}: {exc.strerror}") from None
 
 
-def _read(files: ImageFiles, progress: Progress | None) -> np.ndarray:
-    images = []
+def _read(images: ImageSet, progress: Progress | None) -> ImageSet:
+    """``images`` decoded into one preallocated array (the pixels once, never a list and a copy of it)."""
+    files = images.images
+    assert isinstance(files, ImageFiles)
+    pixels = np.empty(files.shape, np.uint8)
     for i, image in enumerate(files):
-        images.append(image)
+        pixels[i] = image
         if progress:
             progress(i + 1, len(files))
-    return np.stack(images)
+    return ImageSet(pixels, images.labels, images.class_names)
 
 
 def _in_memory(load: str, num_images: int, preprocessing: Preprocessing) -> bool:
@@ -62,17 +65,21 @@ def _in_memory(load: str, num_images: int, preprocessing: Preprocessing) -> bool
     return load == "memory" or (load == "auto" and pixels <= MEMORY_BUDGET)
 
 
-def _load_split(
-    classes: dict[str, list[Path]],
-    names: list[str],
-    preprocessing: Preprocessing,
-    progress: Progress | None,
-    in_memory: bool,
-) -> ImageSet:
+def _files(classes: dict[str, list[Path]], names: list[str], preprocessing: Preprocessing) -> ImageSet:
+    """The images of ``classes``, undecoded, labelled by their class's index in ``names``."""
     files = [(path, names.index(name)) for name, paths in classes.items() for path in paths]
     labels = np.array([label for _, label in files], dtype=np.int64)
-    images = ImageFiles([path for path, _ in files], preprocessing)
-    return ImageSet(_read(images, progress) if in_memory else images, labels, names)
+    return ImageSet(ImageFiles([path for path, _ in files], preprocessing), labels, names)
+
+
+def _splits(
+    train: ImageSet, val: ImageSet, load: str, progress: Progress | None, source: dict[str, Any]
+) -> DataSplits:
+    files = train.images
+    assert isinstance(files, ImageFiles)
+    if _in_memory(load, len(train) + len(val), files.preprocessing):
+        train, val = _read(train, progress), _read(val, progress)
+    return DataSplits(train, val, files.preprocessing, source)
 
 
 def load_imagefolder(
@@ -92,16 +99,11 @@ def load_imagefolder(
             extra = sorted(set(val_classes) - set(train_classes))[0]
             raise UsageError(f"{root / 'val'} has class {extra!r} that {root / 'train'} lacks")
         names = sorted(train_classes)
-        total = sum(map(len, train_classes.values())) + sum(map(len, val_classes.values()))
-        in_memory = _in_memory(load, total, preprocessing)
-        train = _load_split(train_classes, names, preprocessing, progress, in_memory)
-        val = _load_split(val_classes, names, preprocessing, progress, in_memory)
+        train, val = _files(train_classes, names, preprocessing), _files(val_classes, names, preprocessing)
         by_dirs = {"kind": "imagefolder", "path": str(root.resolve()), "split": "directories"}
-        return DataSplits(train, val, preprocessing, by_dirs)
+        return _splits(train, val, load, progress, by_dirs)
     classes = scan_classes(root)
-    names = sorted(classes)
-    in_memory = _in_memory(load, sum(map(len, classes.values())), preprocessing)
-    everything = _load_split(classes, names, preprocessing, progress, in_memory)
+    everything = _files(classes, sorted(classes), preprocessing)
     train_idx, val_idx = stratified_split(everything.labels, val_fraction, seed)
     source: dict[str, Any] = {
         "kind": "imagefolder",
@@ -110,4 +112,4 @@ def load_imagefolder(
         "seed": seed,
         "val_fraction": val_fraction,
     }
-    return DataSplits(everything.subset(train_idx), everything.subset(val_idx), preprocessing, source)
+    return _splits(everything.subset(train_idx), everything.subset(val_idx), load, progress, source)
