@@ -72,9 +72,7 @@ def _files(classes: dict[str, list[Path]], names: list[str], preprocessing: Prep
     return ImageSet(ImageFiles([path for path, _ in files], preprocessing), labels, names)
 
 
-def _splits(
-    train: ImageSet, val: ImageSet, load: str, progress: Progress | None, source: dict[str, Any]
-) -> DataSplits:
+def _splits(train: ImageSet, val: ImageSet, load: str, progress: Progress | None, source: dict[str, Any]) -> DataSplits:
     files = train.images
     assert isinstance(files, ImageFiles)
     if _in_memory(load, len(train) + len(val), files.preprocessing):
