@@ -62,6 +62,7 @@ def one(folder: Path, load: str, workers: int, images: int, device: str, batch_s
 
     from edgeconv.data import DataSplits, load_data
     from edgeconv.models import create_model
+    from edgeconv.runtime.memory import peak_rss_mb
     from edgeconv.train import TrainConfig, fit
 
     started = time.perf_counter()
@@ -77,7 +78,9 @@ def one(folder: Path, load: str, workers: int, images: int, device: str, batch_s
 
     with TemporaryDirectory() as out:
         result = fit(model, part, config, out, device=device, workers=workers)
-    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    peak = max(
+        peak_rss_mb() or 0.0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    )  # workers: forked, no exec
     return {
         "load": load,
         "streamed": data.train.streamed,
@@ -88,7 +91,7 @@ def one(folder: Path, load: str, workers: int, images: int, device: str, batch_s
         "trained_images": images,
         "load_seconds": round(load_seconds, 1),
         "images_per_second": result.history[0]["images_per_second"],
-        "peak_rss_mb": round(peak / 1024),
+        "peak_rss_mb": round(peak),
     }
 
 

@@ -9,6 +9,7 @@ import resource
 import sys
 
 from edgeconv.data import load_data
+from edgeconv.runtime.memory import peak_rss_mb
 from edgeconv.train.batches import Batches, batches, load
 
 root, mode = sys.argv[1], sys.argv[2]
@@ -17,5 +18,7 @@ train = Batches(data.train, data.preprocessing, 64, "standard", seed=0, shuffle=
 train.set_epoch(1)
 seen = sum(len(y) for _, y in load(train, workers=1))
 seen += sum(len(y) for _, y in batches(data.val, data.preprocessing, 256, workers=1))
-peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-print(json.dumps({"images": seen, "streamed": data.train.streamed, "peak_mb": peak / 1024}))
+peak = max(
+    peak_rss_mb() or 0.0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+)  # workers: forked, no exec
+print(json.dumps({"images": seen, "streamed": data.train.streamed, "peak_mb": peak}))
