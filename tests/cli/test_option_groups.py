@@ -9,6 +9,7 @@ from dataclasses import fields
 import click
 import pytest
 
+from edgeconv.cli.eval_cmd import eval_command
 from edgeconv.cli.export_cmd import export_command
 from edgeconv.cli.options import bench_settings_from, train_config_from
 from edgeconv.cli.sweep_cmd import sweep_command, sweep_config
@@ -32,11 +33,15 @@ def test_every_training_setting_is_one_option_of_train_and_sweep() -> None:
     export = options_by_name(export_command)
     for name in ("int8_scheme", "calib_size", "max_drop"):
         assert export[name].opts == sweep[name].opts and export[name].default == sweep[name].default, name
+    evaluation = options_by_name(eval_command)
+    for name in ("device", "workers", "load"):  # one meaning wherever PyTorch runs or a folder is read
+        for other in (sweep, evaluation):
+            assert other[name].opts == train[name].opts and other[name].help == train[name].help, name
 
 
 def test_training_options_reach_the_sweeps_trainer() -> None:
     args = [*SWEEP, "--epochs", "3", "--lr", "0.01", "--batch-size", "32", "--augment", "none", "--optimizer", "sgd"]
-    args += ["--max-drop", "0.5", "--calib-size", "64"]
+    args += ["--max-drop", "0.5", "--calib-size", "64", "--device", "cpu", "--workers", "2", "--load", "stream"]
     params = dict(sweep_command.make_context("sweep", args).params)
     bench, train = bench_settings_from(params), train_config_from(params)
     params.pop("baseline"), params.pop("targets"), params.pop("accept_new_host_key"), params.pop("out_dir")
@@ -45,6 +50,7 @@ def test_training_options_reach_the_sweeps_trainer() -> None:
     assert config.train == TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.01, augment="none")
     assert config.to_dict()["train"]["epochs"] == 3  # recorded in sweep.json
     assert (config.max_drop, config.calib_size) == (0.5, 64)
+    assert (config.device, config.workers, config.load) == ("cpu", 2, "stream")
 
 
 @pytest.mark.parametrize("bad", [["--lr", "0"], ["--lr", "nan"], ["--label-smoothing", "1"], ["--batch-size", "1"]])
