@@ -48,7 +48,7 @@ class EdgeconvGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            return self._invoke_and_release(ctx)
         except EdgeconvError as exc:
             raise click.ClickException(str(exc)) from None
         except click.UsageError as exc:
@@ -57,6 +57,15 @@ class EdgeconvGroup(click.Group):
             if exc.errno not in NO_ROOM:
                 raise
             raise click.ClickException(f"cannot write {exc.filename or 'a file'}: {exc.strerror}") from None
+
+
+    def _invoke_and_release(self, ctx: click.Context) -> Any:
+        """The command; then every farm place it held is given back, however it ended."""
+        try:
+            return super().invoke(ctx)
+        finally:
+            if "edgeconv.targets.farm.lease" in sys.modules:
+                sys.modules["edgeconv.targets.farm.lease"].release_all()
 
 
 class OneLineUsageError(click.ClickException):
@@ -83,26 +92,67 @@ def db_option(function: F) -> F:
     )(function)
 
 
-def accept_new_host_key_option(function: F) -> F:
-    """``--accept-new-host-key``: trust an ssh device whose key is not in known_hosts yet (never a changed one)."""
-    return click.option(
-        "--accept-new-host-key",
-        is_flag=True,
-        help="ssh targets: trust a device whose host key is not yet in known_hosts (a changed key is always refused).",
-    )(function)
+def _farm_setting(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            from edgeconv.targets.farm.spec import settings
+
+            setattr(settings, name, value)
+
+    return store
+
+
+def connection_options(function: F) -> F:
+    """How edgeconv reaches a device, the same in every command that takes a target: ``--accept-new-host-key``
+    (trust an ssh device whose key is not in known_hosts yet, never a changed one) and the farm's
+    ``--coordinator``, ``--priority`` and ``--kick`` (kept in ``edgeconv.targets.farm.spec.settings``)."""
+    farm = [
+        click.option(
+            "--coordinator",
+            metavar="HOST:PORT",
+            expose_value=False,
+            callback=_farm_setting("coordinator"),
+            help="labgrid targets: the coordinator. Default: $LG_COORDINATOR, else [farm] coordinator in targets.toml.",
+        ),
+        click.option(
+            "--priority",
+            type=int,
+            expose_value=False,
+            callback=_farm_setting("priority"),
+            help="labgrid targets: the reservation's priority (higher is served first; default 0).",
+        ),
+        click.option(
+            "--kick",
+            is_flag=True,
+            default=None,
+            expose_value=False,
+            callback=_farm_setting("kick"),
+            help="labgrid targets: release a place held by an edgeconv process that is gone, then use it.",
+        ),
+        click.option(
+            "--accept-new-host-key",
+            is_flag=True,
+            help="ssh targets: trust a device whose host key is not yet in known_hosts (a changed key is always "
+            "refused).",
+        ),
+    ]
+    for option in reversed(farm):
+        function = option(function)
+    return function
 
 
 def target_options(function: F) -> F:
-    """``--target`` (where to measure) and ``--accept-new-host-key``, the same in every command that measures."""
+    """``--target`` (where to measure) and the :func:`connection_options`, the same in every command that measures."""
     return click.option(
         "--target",
         "targets",
         multiple=True,
         default=["local"],
         show_default=True,
-        help="Where to measure: local, ssh://[user@]host[:port][/dir], an ssh_config alias, adb://SERIAL, or a "
-        "group from targets.toml; repeat for several devices (measured in parallel, one at a time per device).",
-    )(accept_new_host_key_option(function))
+        help="Where to measure: local, ssh://[user@]host[:port][/dir], an ssh_config alias, adb://SERIAL, a farm's "
+        "labgrid://PLACE or labgrid:KEY=VALUE, or a group from targets.toml; repeat for several devices (measured in "
+        "parallel, one at a time per device).",
+    )(connection_options(function))
 
 
 def json_flag(function: F) -> F:

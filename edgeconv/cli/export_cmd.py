@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from edgeconv.cli.common import (
-    accept_new_host_key_option,
+    connection_options,
     db_option,
     err,
     json_flag,
@@ -131,7 +131,7 @@ def _row(artifact: Any) -> list[str]:
     help="The device the files are for: its CPU picks the auto int8 scheme, and its stored measurements tell "
     "whether int8 is slower than fp32 there (local, ssh://[user@]host[:port][/dir], an ssh_config alias, adb://SERIAL).",
 )
-@accept_new_host_key_option
+@connection_options
 @click.option(
     "--out",
     "-o",

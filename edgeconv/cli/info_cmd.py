@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from edgeconv.cli.common import accept_new_host_key_option, db_option, err, json_flag, out, print_json
+from edgeconv.cli.common import connection_options, db_option, err, json_flag, out, print_json
 from edgeconv.errors import UsageError
 
 
@@ -69,7 +69,7 @@ def print_peak(peak: dict[str, Any]) -> None:
     show_default=True,
     help="--peak: the device to measure: local, ssh://[user@]host[:port][/dir] or an ssh_config alias.",
 )
-@accept_new_host_key_option
+@connection_options
 @click.option("--no-store", is_flag=True, help="--peak: do not store the peak in the results database.")
 @db_option
 @json_flag

@@ -264,4 +264,6 @@ def _child_arguments(ctx: click.Context, target: str, out: Path) -> list[str]:
             args.append(param.opts[0] if value else param.secondary_opts[0])
         else:
             args += [param.opts[0], str(value)]
-    return ["sweep", *args, "--target", target, "--out", str(out), "--json"]
+    from edgeconv.targets.farm.spec import settings
+
+    return ["sweep", *args, *settings.argv(), "--target", target, "--out", str(out), "--json"]

@@ -8,11 +8,11 @@ from typing import Any
 import click
 from rich.table import Table
 
-from edgeconv.cli.common import accept_new_host_key_option, err, json_flag, out, print_json
+from edgeconv.cli.common import connection_options, err, json_flag, out, print_json
 
 
 def _options(function: Any) -> Any:
-    return click.argument("target")(accept_new_host_key_option(function))
+    return click.argument("target")(connection_options(function))
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -37,10 +37,11 @@ def print_report(report: dict[str, Any]) -> None:
 
 @click.group("target")
 def target_group() -> None:
-    """Boards measured over SSH: check one, and install edgeconv's device side on it.
+    """Boards measured over SSH: check one, install edgeconv's device side on it, list a farm's places.
 
     \b
-    TARGET is ssh://[user@]host[:port][/dir] or an alias from your ssh_config. edgeconv runs your ssh client
+    TARGET is ssh://[user@]host[:port][/dir], an alias from your ssh_config, or a place of a labgrid farm:
+    labgrid://PLACE[/dir] or labgrid:KEY=VALUE[,KEY=VALUE] (reserved, used, released). edgeconv runs your ssh client
     in batch mode: your keys, agent, ProxyJump and known_hosts apply; it never asks for a password and stores
     no secret. On the device it keeps everything in one directory (default ~/.cache/edgeconv).
     """
@@ -97,3 +98,37 @@ def setup_command(
     with err.status(f"installing edgeconv[{runtime}] on {device.name} (a board may take minutes)..."):
         report = device.setup(runtime, wheel, wheelhouse)
     print_json(report) if as_json else print_report(report)
+
+
+@target_group.command("list")
+@connection_options
+@json_flag
+def list_command(accept_new_host_key: bool, as_json: bool) -> None:
+    """The groups of targets.toml, and the places the labgrid coordinator offers: their tags, who holds each
+    and how many reservations wait that it could serve (--coordinator, $LG_COORDINATOR or [farm] coordinator)."""
+    from edgeconv.targets.farm.spec import settings
+    from edgeconv.targets.fleet import groups, targets_file
+
+    listing: dict[str, Any] = {"targets_file": str(targets_file()), "groups": groups()}
+    coordinator = settings.configured()
+    if coordinator:
+        from edgeconv.targets.farm.places import place_rows
+        from edgeconv.targets.farm.session import session_for
+
+        listing["coordinator"] = settings.address()
+        listing["places"] = place_rows(session_for(settings.address()))
+    if as_json:
+        print_json(listing)
+        return
+    for name, members in listing["groups"].items():
+        out.print(f"group {name}: {', '.join(members)}")
+    if not coordinator:
+        err.print("no labgrid coordinator named (--coordinator, $LG_COORDINATOR or [farm] coordinator in targets.toml)")
+        return
+    table = Table(title=f"places of {listing['coordinator']}")
+    for column in ("place", "tags", "held by", "waiting", "board"):
+        table.add_column(column)
+    for row in listing["places"]:
+        tags = ",".join(f"{k}={v}" for k, v in sorted(row["tags"].items()))
+        table.add_row(row["place"], tags, row["acquired"] or "-", str(row["queue"]), row["board"] or row["problem"])
+    out.print(table)

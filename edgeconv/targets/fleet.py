@@ -6,6 +6,10 @@ Groups live in ``targets.toml`` in the user's config directory (``~/.config/edge
 
     [groups]
     shelf = ["ssh://pi4", "pi5", "adb://R58M123"]
+    rack = ["labgrid:board=rpi5", "labgrid://jetson-1"]
+
+    [farm]
+    coordinator = "farm.example.com:20408"   # labgrid targets' coordinator unless --coordinator or $LG_COORDINATOR
 
 A measurement holds a lock on this machine per target as well as the device's own lock (an adb phone runs
 no edgeconv to hold one), so two edgeconv processes never measure one device at once.
@@ -13,6 +17,7 @@ no edgeconv to hold one), so two edgeconv processes never measure one device at 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -46,8 +51,8 @@ def targets_file() -> Path:
     return Path(user_config_dir("edgeconv")) / "targets.toml"
 
 
-def groups() -> dict[str, list[str]]:
-    """The groups of ``targets.toml`` (none when there is no file)."""
+def targets_table(name: str) -> dict[str, Any]:
+    """The table ``[name]`` of ``targets.toml`` (empty when there is no file or no such table)."""
     path = targets_file()
     if not path.is_file():
         return {}
@@ -55,7 +60,16 @@ def groups() -> dict[str, list[str]]:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
-    found = data.get("groups", {})
+    found = data.get(name, {})
+    if not isinstance(found, dict):
+        raise UsageError(f"{path}: [{name}] must be a table")
+    return found
+
+
+def groups() -> dict[str, list[str]]:
+    """The groups of ``targets.toml`` (none when there is no file)."""
+    path = targets_file()
+    found = targets_table("groups")
     if not isinstance(found, dict) or not all(isinstance(v, list) for v in found.values()):
         raise UsageError(f"{path}: [groups] maps names to lists of targets, e.g. shelf = ['ssh://pi4', 'pi5']")
     return {name: [str(t) for t in members] for name, members in found.items()}
@@ -73,7 +87,11 @@ def expand(specs: Sequence[str]) -> list[str]:
 
 
 def target_lock(target: Target) -> Any:
-    """This machine's lock for one target (by name)."""
+    """This machine's lock for one target (by name). A farm's place is queued for by its coordinator (``queued``),
+    whoever asks and from wherever; a lock here would make two filters for one kind of board wait for each
+    other though the farm has a board for each."""
+    if getattr(target, "queued", False):
+        return contextlib.nullcontext()
     digest = hashlib.sha256(target.name.encode()).hexdigest()[:16]
     return device_lock(path=Path(tempfile.gettempdir()) / f"edgeconv-target-{digest}.lock")
 
@@ -89,6 +107,8 @@ def measure_on(targets: Sequence[Target], path: Path, options: MeasureOptions) -
         except EdgeconvError as exc:
             return exc
 
+    if len(targets) == 1:  # in this thread, so that Ctrl-C or SIGTERM stops it rather than wait for a worker
+        return [one(targets[0])]
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
         return list(pool.map(one, targets))
 

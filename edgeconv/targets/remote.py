@@ -82,11 +82,12 @@ class SshTarget:
     accept_new_host_key: bool = False
     run_timeout: float = 900.0
     capabilities: frozenset[str] = frozenset({"eval", "peak", "setup", "conditions"})
+    label: str | None = None  # the target as the user named it, when not this address (a farm's place)
     _device: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
-        return self.address.label
+        return self.label or self.address.label
 
     @property
     def ssh(self) -> Ssh:

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from built_dists import wheel_args
@@ -64,3 +65,26 @@ def ssh_config(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     """Every test here uses the board's ssh_config, never the user's."""
     if "board" in request.fixturenames:
         monkeypatch.setenv("EDGECONV_SSH_CONFIG", str(request.getfixturevalue("board").ssh_config))
+
+
+@pytest.fixture(scope="session")
+def farm(board: Board, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A labgrid coordinator and exporter on 127.0.0.1: places ``pi-a`` and ``pi-b`` (tags board=loopback) are
+    the loopback sshd, each through its own exporter (two places of one kind, as two Pis of a rack)."""
+    import importlib.util
+
+    if importlib.util.find_spec("labgrid") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs edgeconv[farm]; labgrid is missing")
+        pytest.skip("labgrid is not installed (pip install 'edgeconv[farm]')")
+    from loopback_farm import Farm
+
+    farm = Farm(tmp_path_factory.mktemp("farm"))
+    farm.start()
+    try:
+        for name in ("a", "b"):
+            farm.export(f"rack-{name}", board.alias, board.port)
+            farm.place(f"pi-{name}", f"rack-{name}", board="loopback")
+        yield farm
+    finally:
+        farm.stop()
