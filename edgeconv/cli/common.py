@@ -58,7 +58,6 @@ class EdgeconvGroup(click.Group):
                 raise
             raise click.ClickException(f"cannot write {exc.filename or 'a file'}: {exc.strerror}") from None
 
-
     def _invoke_and_release(self, ctx: click.Context) -> Any:
         """The command; then every farm place it held is given back, however it ended."""
         try:

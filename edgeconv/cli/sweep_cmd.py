@@ -30,7 +30,7 @@ from edgeconv.cli.options import (
     weights_option,
 )
 from edgeconv.cli.tables import print_fleet, print_lanes, print_selection
-from edgeconv.errors import EdgeconvError, require
+from edgeconv.errors import EdgeconvError, UsageError, require
 from edgeconv.runtime.formats import PRECISIONS, list_formats
 from edgeconv.staging import recover
 
@@ -153,6 +153,14 @@ def sweep_config(
 @int8_options
 @threads_option(1, "Inference threads of every measurement.")
 @target_options
+@click.option(
+    "--boards",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With a farm filter (--target labgrid:KEY=VALUE): take this many matching boards and spread the "
+    "measurements over them at once; pooled when their fingerprints agree, else one sweep per board.",
+)
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
 @load_option
 @weights_option
@@ -175,6 +183,7 @@ def sweep_command(
     ctx: click.Context,
     targets: tuple[str, ...],
     accept_new_host_key: bool,
+    boards: int,
     out_dir: str,
     as_json: bool,
     db: str | None,
@@ -212,6 +221,9 @@ def sweep_command(
     train = train_config_from(options)
     plan = plan_sweep(sweep_config(**options, bench=bench, train=train), baseline)
     specs = expand(targets)
+    chosen_target = None
+    if boards > 1:
+        specs, chosen_target = _farm_pool(specs, boards, accept_new_host_key)
     if len(specs) > 1:
         from edgeconv.targets.fleet import run_fleet
 
@@ -220,7 +232,7 @@ def sweep_command(
         if any("error" in device for device in fleet["devices"]):
             raise EdgeconvError(f"{sum('error' in d for d in fleet['devices'])} of {len(specs)} device sweeps failed")
         return
-    chosen_target = get_target(specs[0], accept_new_host_key)
+    chosen_target = chosen_target or get_target(specs[0], accept_new_host_key)
     for note in plan.notes:  # only once every option is known good: an error is one line
         err.print(f"note: {note}")
     with _out_lock(Path(out_dir)), open_store(db) as store, err.status("sweeping...") as status:
@@ -249,11 +261,26 @@ def sweep_command(
     )
 
 
+def _farm_pool(specs: list[str], boards: int, accept_new_host_key: bool) -> tuple[list[str], Any]:
+    """``--boards N``: one pooled target of N farm boards (the specs unchanged), or, when their fingerprints
+    differ, one target per board (to be swept as a fleet)."""
+    from edgeconv.targets.farm.pool import open_pool
+    from edgeconv.targets.farm.spec import is_farm, parse_farm
+
+    if len(specs) != 1 or not is_farm(specs[0]):
+        raise UsageError("--boards takes one farm filter: --target labgrid:KEY=VALUE")
+    opened = open_pool(parse_farm(specs[0]), boards, accept_new_host_key)
+    if isinstance(opened, list):
+        err.print(f"note: the {boards} boards differ in their fingerprints: one sweep per board ({', '.join(opened)})")
+        return opened, None
+    return specs, opened
+
+
 def _child_arguments(ctx: click.Context, target: str, out: Path) -> list[str]:
     """The options of this ``edgeconv sweep`` invocation, for one of its targets and output directories."""
     args: list[str] = []
     for param in ctx.command.params:
-        if not isinstance(param, click.Option) or param.name in ("targets", "out_dir", "as_json"):
+        if not isinstance(param, click.Option) or param.name in ("targets", "boards", "out_dir", "as_json"):
             continue
         value = ctx.params.get(param.name or "")
         if value is None or (param.is_flag and not param.secondary_opts and not value):

@@ -30,7 +30,7 @@ from edgeconv.sweep.config import Lane
 from edgeconv.sweep.latency_model import LatencyModel
 from edgeconv.sweep.measurer import Measurer
 from edgeconv.sweep.problem import Problem
-from edgeconv.sweep.search import CONFIRM_SAMPLES, SearchResult, search_width
+from edgeconv.sweep.search import CONFIRM_SAMPLES, SearchResult, coarse_indices, search_width
 from edgeconv.sweep.trainer import Trainer
 
 Log = Callable[[str], None]
@@ -118,6 +118,9 @@ def run_lane(
     for resolution in config.resolutions:
         widths = problem.candidate_widths(resolution)
         log(f"search r{resolution}: {len(widths)} distinct widths {widths[0]:g}..{widths[-1]:g}")
+        if measurer.parallel > 1:  # the coarse grid at once, one probe per board
+            grid = [widths[i] for i in coarse_indices(len(widths))]
+            measurer.prefetch([maker.probe(w, resolution, lane_dir / "probes") for w in grid])
         search = search_width(widths, resolution, config.budget_ms, probe, problem.feature, model)
         searches.append(search)
         found = f"w{search.best_width:g}" if search.best_width is not None else "no width fits"

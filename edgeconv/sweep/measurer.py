@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ class Measurer:
         if self.options.threads is None:
             raise ValueError("a sweep measures at a given thread count, so that stored results can be reused")
         self.threads: int = self.options.threads
+        self.parallel = max(1, int(getattr(target, "parallel", 1)))  # boards measuring at once (a farm's pool)
         self.device_id = target.device_id
         self.held: dict[str, list[tuple[int, BenchResult]]] = {}  # by artifact hash, newest first
         self.reused = 0  # artifacts whose measurements an earlier run stored
@@ -46,16 +48,38 @@ class Measurer:
     def latency(self, path: Path, samples: int = 1) -> float:
         """The median latency statistic of at least ``samples`` measurements of ``path``: stored ones reused
         (with ``remeasure``, only this run's), the missing ones measured and stored."""
+        results = self._held(path)
+        missing = samples - len(results)
+        if missing > 1 and self.parallel > 1:
+            for result in self._measure_many([path] * missing):
+                results.insert(0, self.store.add_bench(result))
+        while len(results) < samples:
+            results.insert(0, self.store.add_bench(self.measure(path)))
+        self.device = results[0][1].device
+        return median_latency([result for _, result in results], self.stat)
+
+    def prefetch(self, paths: list[Path]) -> None:
+        """With several boards (``parallel``), measure once, at once, each of ``paths`` not measured yet, so that
+        the search's next probes find them; with one board, nothing (each is measured when it is asked for)."""
+        if self.parallel < 2:
+            return
+        todo = [path for path in paths if not self._held(path)]
+        for path, result in zip(todo, self._measure_many(todo), strict=True):
+            self._held(path).insert(0, self.store.add_bench(result))
+
+    def _held(self, path: Path) -> list[tuple[int, BenchResult]]:
         sha = artifact_sha256(path)
         if sha not in self.held:
             stored = [] if self.remeasure else self.store.find_benches(sha, self.device_id, self.threads)
             self.reused += bool(stored)
             self.held[sha] = stored
-        results = self.held[sha]
-        while len(results) < samples:
-            results.insert(0, self.store.add_bench(self.measure(path)))
-        self.device = results[0][1].device
-        return median_latency([result for _, result in results], self.stat)
+        return self.held[sha]
+
+    def _measure_many(self, paths: list[Path]) -> list[BenchResult]:
+        """Measurements of ``paths`` on the target's boards, ``parallel`` at a time (stored by the caller, in
+        this thread: the database connection is this thread's)."""
+        with ThreadPoolExecutor(max_workers=min(self.parallel, max(1, len(paths)))) as pool:
+            return list(pool.map(self.measure, paths))
 
     def rows(self, sha: str) -> list[BenchRow]:
         """The measurements of an artifact this sweep rests on, newest first."""

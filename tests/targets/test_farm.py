@@ -152,7 +152,7 @@ def test_a_stopped_edgeconv_gives_back_its_place_and_its_place_in_the_queue(
     board: Board, farm: Farm, installed: str, tiny_onnx: Path, signum: int
 ) -> None:
     target = place_target(installed)
-    args = ["bench", str(tiny_onnx), "--min-seconds", "60", "--target", target, "--no-store"]
+    args = ["bench", str(tiny_onnx), "--min-seconds", "12", "--target", target, "--no-store"]
     holder = start(board, farm, *args)
     wait_for(lambda: places(farm)["pi-a"]["acquired"] != "None", "the holder to acquire pi-a")
     waiter = start(board, farm, *args)
@@ -190,3 +190,27 @@ def test_failures_are_one_line_and_store_nothing(
     one_line_error(edgeconv(board, farm, *bench, "labgrid:Board"), "a farm filter is labgrid:KEY=VALUE")
     assert stored_benches(db) == 0
     assert "token" not in reservations(farm)
+
+
+def test_a_sweep_over_two_places_of_one_kind_uses_both(
+    board: Board, farm: Farm, installed: str, tmp_path: Path
+) -> None:
+    db, out = tmp_path / "r.sqlite", tmp_path / "sweep"
+    target = "labgrid:board=loopback" + installed.split("edgeconv-board", 1)[1]
+    sweep = ["sweep", "--model", "mobilenetv2", "--widths", "0.25,0.5", "--resolutions", "32", "--format", "onnx"]
+    sweep += ["--precision", "fp32", "--epochs", "1", "--runs", "10", "--min-seconds", "0.05", "--budget-ms", "1000"]
+    proc = edgeconv(board, farm, *sweep, "--target", target, "--boards", "2", "--out", str(out), "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    rows = sqlite3.connect(db).execute("SELECT result_json FROM bench").fetchall()
+    used = [json.loads(row[0])["device"]["farm"]["place"] for row in rows]
+    assert set(used) == {"pi-a", "pi-b"}, used  # both boards measured
+    assert len({json.loads(row[0])["device"]["device_id"] for row in rows}) == 1  # and pooled as one device
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["target"] == target and summary["selection"]["chosen"] is not None
+    assert places(farm)["pi-a"]["acquired"] == places(farm)["pi-b"]["acquired"] == "None"
+
+
+def test_boards_needs_as_many_matching_places(board: Board, farm: Farm, installed: str, tmp_path: Path) -> None:
+    sweep = ["sweep", "--model", "mobilenetv2", "--widths", "0.25", "--resolutions", "32", "--budget-ms", "1"]
+    proc = edgeconv(board, farm, *sweep, "--target", "labgrid:board=loopback", "--boards", "3", "--out", str(tmp_path))
+    one_line_error(proc, "--boards 3: 2 place(s) match labgrid:board=loopback (pi-a, pi-b)")
