@@ -28,7 +28,8 @@ def main() -> None:
     \b
     Workstation:  edgeconv models | train | export | eval | sweep | select | report
     Device:       edgeconv bench | info   (needs no torch: pip install 'edgeconv[onnx]')
-    Boards:       edgeconv target check | setup; then --target ssh://... | adb://... on bench, eval, sweep
+    Boards:       edgeconv target check | setup | list; then --target ssh://... | adb://... | labgrid://... on
+                  bench, eval, sweep
     Both:         edgeconv results
     """
 

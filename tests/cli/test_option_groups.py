@@ -5,6 +5,7 @@ settings unchanged."""
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 
 import click
 import pytest
@@ -45,7 +46,7 @@ def test_training_options_reach_the_sweeps_trainer() -> None:
     params = dict(sweep_command.make_context("sweep", args).params)
     bench, train = bench_settings_from(params), train_config_from(params)
     params.pop("baseline"), params.pop("targets"), params.pop("accept_new_host_key"), params.pop("out_dir")
-    params.pop("as_json"), params.pop("db")
+    params.pop("as_json"), params.pop("db"), params.pop("boards")
     config = sweep_config(**params, bench=bench, train=train)
     assert config.train == TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.01, augment="none")
     assert config.to_dict()["train"]["epochs"] == 3  # recorded in sweep.json
@@ -57,3 +58,31 @@ def test_training_options_reach_the_sweeps_trainer() -> None:
 def test_bad_training_settings_are_usage_errors(bad: list[str]) -> None:
     with pytest.raises(click.BadParameter):
         sweep_command.make_context("sweep", [*SWEEP, *bad])
+
+
+def test_every_command_that_takes_a_target_reaches_a_farm_the_same_way() -> None:
+    from edgeconv.cli.bench_cmd import bench_command
+    from edgeconv.cli.info_cmd import info_command
+    from edgeconv.cli.target_cmd import target_group
+
+    commands = [bench_command, eval_command, sweep_command, export_command, info_command]
+    commands += [target_group.commands[name] for name in ("check", "setup", "list")]
+    reference = options_by_name(bench_command)
+    for command in commands:
+        found = options_by_name(command)
+        for name in ("coordinator", "priority", "kick", "accept_new_host_key"):
+            assert found[name].opts == reference[name].opts and found[name].help == reference[name].help, name
+
+
+def test_farm_settings_set_on_the_command_line_reach_the_farm_targets() -> None:
+    from edgeconv.cli.bench_cmd import bench_command
+    from edgeconv.targets.farm.spec import FarmSettings, settings
+
+    saved = FarmSettings(**vars(settings))
+    try:
+        model = str(Path(__file__).parent.parent / "fixtures" / "tiny_mobilenetv2_fp32.onnx")
+        bench_command.make_context("bench", [model, "--coordinator", "farm:1", "--priority", "3", "--kick"])
+        assert (settings.coordinator, settings.priority, settings.kick) == ("farm:1", 3, True)
+        assert settings.argv() == ["--coordinator", "farm:1", "--priority", "3", "--kick"]  # to a fleet's sweeps
+    finally:
+        vars(settings).update(vars(saved))

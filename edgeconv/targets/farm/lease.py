@@ -145,10 +145,10 @@ class Lease:
                 f"place {name} is held by {holder.identity}, an edgeconv that is gone ({why}): run again with "
                 f"--kick to release it (or `labgrid-client -p {name} release --kick`)"
             )
-        self.session.rpc("ReleasePlace", f"releasing place {name}", placename=name, fromuser=holder.identity)
-        for other in self.session.reservations():
+        for other in self.session.reservations():  # its reservation first, as in release()
             if other.owner == holder.identity:
                 self.session.rpc("CancelReservation", "cancelling a dead holder's reservation", token=other.token)
+        self.session.rpc("ReleasePlace", f"releasing place {name}", placename=name, fromuser=holder.identity)
         self.log(f"released place {name} from {holder.identity} ({why})")
         return True
 
@@ -156,11 +156,15 @@ class Lease:
     def release(self) -> None:
         """Release the place and cancel the reservation (nothing happens when neither is held)."""
         with self._lock:
+            # The reservation first: the coordinator frees a place for the next in the queue only when it is
+            # neither acquired nor reserved at the start of a scheduling run, and each of these two requests
+            # starts one. Released first, the place would still be reserved for us in the run the cancel starts,
+            # and the next user would wait for the coordinator's own run (up to 15 s).
+            self._cancel()
             if self.held and self.place:
                 self.held = False
                 with contextlib.suppress(EdgeconvError):
                     self.session.rpc("ReleasePlace", f"releasing place {self.place}", placename=self.place)
-            self._cancel()
 
     def _cancel(self) -> None:
         token, self.token = self.token, None
