@@ -4,6 +4,7 @@ killed holder and --kick, every exit path giving the place back, and each failur
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -77,6 +78,13 @@ def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
 
 def stored_benches(db: Path) -> int:
     return 0 if not db.exists() else int(sqlite3.connect(db).execute("SELECT COUNT(*) FROM bench").fetchone()[0])
+
+
+def tiny_sweep(min_seconds: float, widths: str = "0.25,0.5") -> list[str]:
+    """A sweep of MobileNetV2 ``widths`` at 32 px, one epoch, that fits any board."""
+    sweep = ["sweep", "--model", "mobilenetv2", "--widths", widths, "--resolutions", "32", "--format", "onnx"]
+    sweep += ["--precision", "fp32", "--epochs", "1", "--runs", "10", "--budget-ms", "1000"]
+    return [*sweep, "--min-seconds", str(min_seconds)]
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], message: str) -> None:
@@ -197,8 +205,7 @@ def test_a_sweep_over_two_places_of_one_kind_uses_both(
 ) -> None:
     db, out = tmp_path / "r.sqlite", tmp_path / "sweep"
     target = "labgrid:board=loopback" + installed.split("edgeconv-board", 1)[1]
-    sweep = ["sweep", "--model", "mobilenetv2", "--widths", "0.25,0.5", "--resolutions", "32", "--format", "onnx"]
-    sweep += ["--precision", "fp32", "--epochs", "1", "--runs", "10", "--min-seconds", "0.05", "--budget-ms", "1000"]
+    sweep = tiny_sweep(0.05)
     proc = edgeconv(board, farm, *sweep, "--target", target, "--boards", "2", "--out", str(out), "--db", str(db))
     assert proc.returncode == 0, proc.stderr
     rows = sqlite3.connect(db).execute("SELECT result_json FROM bench").fetchall()
@@ -214,3 +221,30 @@ def test_boards_needs_as_many_matching_places(board: Board, farm: Farm, installe
     sweep = ["sweep", "--model", "mobilenetv2", "--widths", "0.25", "--resolutions", "32", "--budget-ms", "1"]
     proc = edgeconv(board, farm, *sweep, "--target", "labgrid:board=loopback", "--boards", "3", "--out", str(tmp_path))
     one_line_error(proc, "--boards 3: 2 place(s) match labgrid:board=loopback (pi-a, pi-b)")
+
+
+def test_two_sweeps_on_a_one_board_farm_take_turns_and_both_finish(
+    board: Board, farm: Farm, installed: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "r.sqlite"
+    sweep = [
+        *tiny_sweep(0.3, "0.25"),
+        "--remeasure",
+        "--db",
+        str(db),
+        "--target",
+        place_target(installed, "pi-a"),
+        "--json",
+    ]
+    runs = [start(board, farm, *sweep, "--out", str(tmp_path / name)) for name in ("one", "two")]
+    outputs = [p.communicate(timeout=900) for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], outputs
+    summaries = [json.loads(out) for out, _ in outputs]
+    assert all(s["selection"]["chosen"] is not None for s in summaries)
+    rows = [json.loads(r[0]) for r in sqlite3.connect(db).execute("SELECT result_json FROM bench").fetchall()]
+    spans = sorted((r["measured_from"], r["measured_until"]) for r in rows)
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans)), spans  # never at once
+    # the farm kept them apart, not the board's own lock: no measurement had to wait for it
+    assert max(r["lock_wait_s"] for r in rows) < 0.5, [r["lock_wait_s"] for r in rows]
+    assert len({(r["artifact"]["sha256"], r["measured_from"]) for r in rows}) == len(rows)  # each stored once
+    assert len(rows) >= sum(s["measurements"] for s in summaries)
