@@ -158,8 +158,9 @@ def sweep_config(
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="With a farm filter (--target labgrid:KEY=VALUE): take this many matching boards and spread the "
-    "measurements over them at once; pooled when their fingerprints agree, else one sweep per board.",
+    help="With a farm filter (--target labgrid:KEY=VALUE), or that many --target labgrid://PLACE: take this many "
+    "boards and spread the measurements over them at once; pooled when their fingerprints agree, else one sweep "
+    "per board.",
 )
 @click.option("--data", "-d", default="digits", show_default=True, help="'digits' or an ImageFolder directory.")
 @load_option
@@ -267,13 +268,13 @@ def _farm_pool(specs: list[str], boards: int, accept_new_host_key: bool) -> tupl
     from edgeconv.targets.farm.pool import open_pool
     from edgeconv.targets.farm.spec import is_farm, parse_farm
 
-    if len(specs) != 1 or not is_farm(specs[0]):
-        raise UsageError("--boards takes one farm filter: --target labgrid:KEY=VALUE")
-    opened = open_pool(parse_farm(specs[0]), boards, accept_new_host_key)
+    if not all(is_farm(spec) for spec in specs):
+        raise UsageError("--boards takes a farm filter (labgrid:KEY=VALUE) or that many places (labgrid://PLACE)")
+    opened = open_pool([parse_farm(spec) for spec in specs], boards, accept_new_host_key)
     if isinstance(opened, list):
         err.print(f"note: the {boards} boards differ in their fingerprints: one sweep per board ({', '.join(opened)})")
         return opened, None
-    return specs, opened
+    return specs[:1], opened
 
 
 def _child_arguments(ctx: click.Context, target: str, out: Path) -> list[str]:

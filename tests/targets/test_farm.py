@@ -200,13 +200,17 @@ def test_failures_are_one_line_and_store_nothing(
     assert "token" not in reservations(farm)
 
 
+@pytest.mark.parametrize("named", [False, True], ids=["filter", "places"])
 def test_a_sweep_over_two_places_of_one_kind_uses_both(
-    board: Board, farm: Farm, installed: str, tmp_path: Path
+    board: Board, farm: Farm, installed: str, tmp_path: Path, named: bool
 ) -> None:
     db, out = tmp_path / "r.sqlite", tmp_path / "sweep"
-    target = "labgrid:board=loopback" + installed.split("edgeconv-board", 1)[1]
+    where = installed.split("edgeconv-board", 1)[1]
+    targets = [f"labgrid://pi-a{where}", f"labgrid://pi-b{where}"] if named else [f"labgrid:board=loopback{where}"]
+    target = ",".join(targets)
     sweep = tiny_sweep(0.05)
-    proc = edgeconv(board, farm, *sweep, "--target", target, "--boards", "2", "--out", str(out), "--db", str(db))
+    given = [arg for t in targets for arg in ("--target", t)]
+    proc = edgeconv(board, farm, *sweep, *given, "--boards", "2", "--out", str(out), "--db", str(db))
     assert proc.returncode == 0, proc.stderr
     rows = sqlite3.connect(db).execute("SELECT result_json FROM bench").fetchall()
     used = [json.loads(row[0])["device"]["farm"]["place"] for row in rows]
@@ -221,6 +225,10 @@ def test_boards_needs_as_many_matching_places(board: Board, farm: Farm, installe
     sweep = ["sweep", "--model", "mobilenetv2", "--widths", "0.25", "--resolutions", "32", "--budget-ms", "1"]
     proc = edgeconv(board, farm, *sweep, "--target", "labgrid:board=loopback", "--boards", "3", "--out", str(tmp_path))
     one_line_error(proc, "--boards 3: 2 place(s) match labgrid:board=loopback (pi-a, pi-b)")
+    twice = ["--target", "labgrid://pi-a", "--target", "labgrid://pi-b", "--boards", "3"]
+    one_line_error(
+        edgeconv(board, farm, *sweep, *twice, "--out", str(tmp_path)), "--boards 3 with named places needs 3"
+    )
 
 
 def test_two_sweeps_on_a_one_board_farm_take_turns_and_both_finish(

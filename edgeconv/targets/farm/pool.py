@@ -32,8 +32,8 @@ class BoardPool:
     capabilities = LabgridTarget.capabilities
     queued = True
 
-    def __init__(self, spec: FarmSpec, boards: list[LabgridTarget]) -> None:
-        self.spec, self.boards = spec, boards
+    def __init__(self, name: str, boards: list[LabgridTarget]) -> None:
+        self._name, self.boards = name, boards
         self.parallel = len(boards)
         self._free: queue.Queue[LabgridTarget] = queue.Queue()
         for board in boards:
@@ -41,7 +41,8 @@ class BoardPool:
 
     @property
     def name(self) -> str:
-        return self.spec.label
+        """The filter, or the places, as the user gave them."""
+        return self._name
 
     @contextlib.contextmanager
     def _any(self) -> Iterator[LabgridTarget]:
@@ -81,23 +82,30 @@ class BoardPool:
             return board.logits(path, images, preprocessing)
 
 
-def open_pool(spec: FarmSpec, count: int, accept_new_host_key: bool = False) -> BoardPool | list[str]:
-    """``count`` distinct boards matching ``spec``: a :class:`BoardPool` when their fingerprints agree, else the
-    target of each (``labgrid://PLACE/dir``), their places given back, to be swept one by one."""
-    if spec.by_name:
-        raise UsageError("--boards takes a filter (labgrid:KEY=VALUE): a named place is one board")
-    session = session_for(settings.address())
-    places, _ = session.snapshot()
-    found = matching(places, spec.filters)
-    if len(found) < count:
-        raise UsageError(f"--boards {count}: {len(found)} place(s) match {spec.label} ({', '.join(found) or 'none'})")
-    boards = [LabgridTarget(spec, accept_new_host_key) for _ in range(count)]
+def open_pool(specs: list[FarmSpec], count: int, accept_new_host_key: bool = False) -> BoardPool | list[str]:
+    """``count`` distinct boards: matching one filter, or the ``count`` places named; a :class:`BoardPool` when
+    their fingerprints agree, else the target of each (``labgrid://PLACE/dir``), their places given back, to be
+    swept one by one."""
+    if all(spec.by_name for spec in specs):
+        if len(specs) != count or len({spec.filters["name"] for spec in specs}) != count:
+            raise UsageError(f"--boards {count} with named places needs {count} different places (labgrid://PLACE)")
+        boards = [LabgridTarget(spec, accept_new_host_key) for spec in specs]
+    elif len(specs) == 1:
+        spec = specs[0]
+        places, _ = session_for(settings.address()).snapshot()
+        found = matching(places, spec.filters)
+        if len(found) < count:
+            names = ", ".join(found) or "none"
+            raise UsageError(f"--boards {count}: {len(found)} place(s) match {spec.label} ({names})")
+        boards = [LabgridTarget(spec, accept_new_host_key) for _ in range(count)]
+    else:
+        raise UsageError("--boards takes one farm filter (labgrid:KEY=VALUE) or that many places (labgrid://PLACE)")
     with contextlib.ExitStack() as holding:  # every board held while the next is taken: each gets its own place
         for board in boards:
             holding.enter_context(board.lease.use())
     fingerprints = {board.lease.place: board.device_id for board in boards}
     if len(set(fingerprints.values())) == 1:
-        return BoardPool(spec, boards)
+        return BoardPool(",".join(spec.label for spec in specs), boards)
     for board in boards:
         board.lease.release()
-    return [spec.pinned(str(place)).label for place in fingerprints]
+    return [board.spec.pinned(str(board.lease.place)).label for board in boards]
