@@ -23,23 +23,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "targets"))
 
 from loopback_farm import Farm  # noqa: E402
 from loopback_sshd import create_board  # noqa: E402
+from remote import RESULTS, SETTINGS, artifacts, timed  # noqa: E402  (benchmarks/remote.py)
 
-from edgeconv.exporters import export  # noqa: E402
-from edgeconv.exporters.calibration import load_calibration  # noqa: E402
-from edgeconv.models import create_model  # noqa: E402
-from edgeconv.models.factory import estimate_batchnorm_statistics  # noqa: E402
-from edgeconv.runtime.bench import BenchSettings  # noqa: E402
 from edgeconv.runtime.device import device_info  # noqa: E402
-from edgeconv.runtime.preprocess import Preprocessing  # noqa: E402
 from edgeconv.targets import SshTarget  # noqa: E402
 from edgeconv.targets.farm.lease import release_all  # noqa: E402
 from edgeconv.targets.farm.spec import parse_farm  # noqa: E402
@@ -47,22 +39,7 @@ from edgeconv.targets.farm.target import LabgridTarget  # noqa: E402
 from edgeconv.targets.measure_options import MeasureOptions  # noqa: E402
 from edgeconv.targets.ssh import parse_ssh  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
-SETTINGS = BenchSettings(warmup_runs=20, warmup_seconds=0.5, runs=100, min_seconds=2.0)
 OPTIONS = MeasureOptions(threads=1, settings=SETTINGS)
-
-
-def artifact(work: Path) -> Path:
-    torch.manual_seed(0)
-    model = estimate_batchnorm_statistics(create_model("mobilenetv2", 0.75, 1000, 224), 224)
-    calibration, _ = load_calibration("digits", None, Preprocessing(224), size=100)
-    return Path(export(model, "onnx", "int8", calibration, work).path)
-
-
-def timed(measure: Any, *args: Any) -> tuple[Any, float]:
-    started = time.perf_counter()
-    result = measure(*args)
-    return result, time.perf_counter() - started
 
 
 def hand_off(file: Path, target: str, env: dict[str, str]) -> dict[str, float]:
@@ -91,7 +68,7 @@ def main() -> None:
         farm.export("rack", board.alias, board.port)
         farm.place("pi-a", "rack", board="loopback")
         os.environ["LG_COORDINATOR"] = farm.address
-        file = artifact(work / "exports")
+        (file,) = artifacts(work / "exports", ("onnx",))
         ssh_spec = board.target(work / "board")
         farm_spec = "labgrid://pi-a" + str(work / "board")
         ssh = SshTarget(parse_ssh(ssh_spec))

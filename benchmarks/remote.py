@@ -37,17 +37,19 @@ from edgeconv.runtime.bench import BenchSettings  # noqa: E402
 from edgeconv.runtime.device import device_info  # noqa: E402
 from edgeconv.runtime.preprocess import Preprocessing  # noqa: E402
 from edgeconv.targets import LocalTarget, SshTarget  # noqa: E402
+from edgeconv.targets.measure_options import MeasureOptions  # noqa: E402
 from edgeconv.targets.ssh import parse_ssh  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 SETTINGS = BenchSettings(warmup_runs=20, warmup_seconds=0.5, runs=100, min_seconds=2.0)
 
 
-def artifacts(work: Path) -> list[Path]:
+def artifacts(work: Path, formats: tuple[str, ...] = ("tflite", "onnx")) -> list[Path]:
+    """MobileNetV2 0.75 at 224 px, int8, in each of ``formats`` (random weights, BatchNorm statistics set)."""
     torch.manual_seed(0)
     model = estimate_batchnorm_statistics(create_model("mobilenetv2", 0.75, 1000, 224), 224)
     calibration, _ = load_calibration("digits", None, Preprocessing(224), size=100)
-    return [Path(export(model, fmt, "int8", calibration, work).path) for fmt in ("tflite", "onnx")]
+    return [Path(export(model, fmt, "int8", calibration, work).path) for fmt in formats]
 
 
 def timed(measure: Any, *args: Any) -> tuple[Any, float]:
@@ -77,7 +79,7 @@ def main() -> None:
             for file in files:
                 order = [("local", local), ("ssh", remote)]
                 for name, target in order if round_index % 2 == 0 else order[::-1]:
-                    result, wall = timed(target.measure, file, 1, SETTINGS)
+                    result, wall = timed(target.measure, file, MeasureOptions(threads=1, settings=SETTINGS))
                     samples[file.name][name].append(result.latency_ms.p50)
                     walls[file.name][name].append(wall)
                     print(f"round {round_index + 1} {file.name} {name}: p50 {result.latency_ms.p50:.3f} ms", flush=True)

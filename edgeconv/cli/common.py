@@ -91,42 +91,32 @@ def db_option(function: F) -> F:
     )(function)
 
 
-def _farm_setting(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+def _farm_option(flag: str, help: str, **kind: Any) -> Callable[[F], F]:
+    """A farm setting's option: not passed to the command, kept in ``edgeconv.targets.farm.spec.settings``."""
+    name = flag.removeprefix("--")
+
     def store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         if value is not None:
             from edgeconv.targets.farm.spec import settings
 
             setattr(settings, name, value)
 
-    return store
+    return click.option(flag, expose_value=False, callback=store, help=f"labgrid targets: {help}", **kind)
 
 
 def connection_options(function: F) -> F:
     """How edgeconv reaches a device, the same in every command that takes a target: ``--accept-new-host-key``
     (trust an ssh device whose key is not in known_hosts yet, never a changed one) and the farm's
-    ``--coordinator``, ``--priority`` and ``--kick`` (kept in ``edgeconv.targets.farm.spec.settings``)."""
-    farm = [
-        click.option(
+    ``--coordinator``, ``--priority`` and ``--kick``."""
+    options = [
+        _farm_option(
             "--coordinator",
+            "the coordinator. Default: $LG_COORDINATOR, else [farm] coordinator in targets.toml.",
             metavar="HOST:PORT",
-            expose_value=False,
-            callback=_farm_setting("coordinator"),
-            help="labgrid targets: the coordinator. Default: $LG_COORDINATOR, else [farm] coordinator in targets.toml.",
         ),
-        click.option(
-            "--priority",
-            type=int,
-            expose_value=False,
-            callback=_farm_setting("priority"),
-            help="labgrid targets: the reservation's priority (higher is served first; default 0).",
-        ),
-        click.option(
-            "--kick",
-            is_flag=True,
-            default=None,
-            expose_value=False,
-            callback=_farm_setting("kick"),
-            help="labgrid targets: release a place held by an edgeconv process that is gone, then use it.",
+        _farm_option("--priority", "the reservation's priority (higher is served first; default 0).", type=int),
+        _farm_option(
+            "--kick", "release a place held by an edgeconv that is gone, then use it.", is_flag=True, default=None
         ),
         click.option(
             "--accept-new-host-key",
@@ -135,7 +125,7 @@ def connection_options(function: F) -> F:
             "refused).",
         ),
     ]
-    for option in reversed(farm):
+    for option in reversed(options):
         function = option(function)
     return function
 

@@ -129,7 +129,8 @@ def _row(artifact: Any) -> list[str]:
     default="local",
     show_default=True,
     help="The device the files are for: its CPU picks the auto int8 scheme, and its stored measurements tell "
-    "whether int8 is slower than fp32 there (local, ssh://[user@]host[:port][/dir], an ssh_config alias, adb://SERIAL).",
+    "whether int8 is slower than fp32 there (local, ssh://[user@]host[:port][/dir], an ssh_config alias, "
+    "adb://SERIAL, labgrid://PLACE, labgrid:KEY=VALUE).",
 )
 @connection_options
 @click.option(

@@ -67,7 +67,8 @@ def print_peak(peak: dict[str, Any]) -> None:
     "--target",
     default="local",
     show_default=True,
-    help="--peak: the device to measure: local, ssh://[user@]host[:port][/dir] or an ssh_config alias.",
+    help="--peak: the device to measure: local, ssh://[user@]host[:port][/dir], an ssh_config alias, or a farm's "
+    "labgrid://PLACE or labgrid:KEY=VALUE.",
 )
 @connection_options
 @click.option("--no-store", is_flag=True, help="--peak: do not store the peak in the results database.")
