@@ -104,6 +104,7 @@ def bench(
     cooldown_s: float = 0.0,
     max_temp_c: float | None = None,
     max_rss_mb: float | None = None,
+    profile_runs: int = 0,
     **backend_options: Any,
 ) -> BenchResult:
     """Measure the latency of the model file at ``path`` on this device.
@@ -115,6 +116,8 @@ def bench(
     with ``max_temp_c`` the measurement waits (up to ``COOL_DOWN_LIMIT_S``) until the device is that cool.
     With ``max_rss_mb``, a model whose files alone would not fit beside what this process already holds is
     refused before it loads, and a result whose peak resident memory exceeds the limit says so in ``invalid``.
+    With ``profile_runs``, the runtime's own profiler then runs the model that many more times, in a session
+    of its own after the timed runs, and the result carries the per-op profile (:mod:`edgeconv.runtime.profile`).
     """
     path = Path(path)
     settings = settings or BenchSettings()
@@ -139,7 +142,8 @@ def bench(
         samples = _timed_loop(session, x, settings.runs, settings.min_seconds, limit, "measure", progress)
         after = conditions()
         measured_until = time.time()
-    stats = LatencyStats.from_samples(samples)
+        stats = LatencyStats.from_samples(samples)
+        profile = _profile(path, threads, profile_runs, stats.p50, progress, backend_options) if profile_runs else None
     cv = stats.std / stats.mean if stats.mean > 0 else 0.0
     return BenchResult(
         artifact=artifact,
@@ -163,7 +167,20 @@ def bench(
         lock_wait_s=round(lock_wait_s, 3),
         conditions={"before": before, "after": after},
         invalid=invalid_reason(before, after, max_temp_c) or rss_reason(peak_rss_mb(), max_rss_mb),
+        profile=profile,
     )
+
+
+def _profile(
+    path: Path, threads: int, runs: int, p50_ms: float, progress: ProgressHook | None, options: dict[str, Any]
+) -> dict[str, Any]:
+    from edgeconv.quiet import quiet
+    from edgeconv.runtime.profile import profile_artifact, summarise
+
+    if progress is not None:
+        progress("profiling", 0, 0.0)
+    with quiet():
+        return summarise(profile_artifact(path, threads, runs, **options), p50_ms, runs)
 
 
 def check_fits(name: str, size_bytes: int, rss_mb: float | None, max_rss_mb: float | None) -> None:

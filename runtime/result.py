@@ -61,6 +61,8 @@ class BenchResult:
     invalid: str | None = None  # why the result cannot be trusted (throttled, too hot); never used for selection
     # achieved GMAC/s at p50 and its fraction of the device's GEMM peak (runtime.peak.efficiency), when known
     efficiency: dict[str, Any] | None = None
+    # per-op times from the runtime's own profiler, in runs separate from the timed ones (runtime.profile)
+    profile: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-serialisable dict."""

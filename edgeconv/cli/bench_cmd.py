@@ -47,6 +47,35 @@ def print_summary(result: BenchResult) -> None:
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)
+    if result.profile:
+        print_profile(result.profile)
+
+
+def print_profile(profile: dict[str, Any], slowest: int = 10) -> None:
+    """Per-op-kind shares of the profiled time and the slowest layers."""
+    coverage = f", {profile['coverage']:.2f}x the measured p50" if profile.get("coverage") else ""
+    overhead = f"; a profiled run took {profile['overhead']:.2f}x the p50" if profile.get("overhead") else ""
+    caption = f"{profile['profiler']}, {profile['runs']} runs: ops sum to {profile['profiled_ms']:.3f} ms{coverage}"
+    kinds = Table(
+        "op kind", "layers", "ms", "share", "MMAC", "MB moved", title="where the time goes", caption=caption + overhead
+    )
+    for kind, entry in profile["by_kind"].items():
+        kinds.add_row(
+            kind,
+            str(entry["layers"]),
+            f"{entry['ms']:.3f}",
+            f"{entry['share']:.1%}",
+            f"{entry['macs'] / 1e6:.1f}",
+            f"{entry['bytes'] / 1e6:.2f}",
+        )
+    out.print(kinds)
+    layers = Table("layer", "op", "kind", "ms", "GMAC/s", "fused into it", title=f"slowest {slowest} layers")
+    for layer in sorted(profile["layers"], key=lambda item: -item["ms"])[:slowest]:
+        rate = f"{layer['macs'] / layer['ms'] / 1e6:.1f}" if layer["macs"] and layer["ms"] > 0 else ""
+        layers.add_row(
+            layer["name"], layer["op_type"], layer["kind"], f"{layer['ms']:.3f}", rate, str(len(layer["fused"]))
+        )
+    out.print(layers)
 
 
 def compute_line(result: BenchResult) -> str:
@@ -76,6 +105,13 @@ def compute_line(result: BenchResult) -> str:
 @backend_options
 @target_options
 @json_flag
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Also time every op with the runtime's own profiler (onnxruntime's session profiling, OpenVINO's "
+    "performance counters, LiteRT's native benchmark_model on adb://), in --runs more runs after the timed "
+    "ones: per-op-kind shares, the slowest layers, what the runtime fused into what.",
+)
 @click.option("--no-store", is_flag=True, help="Do not append the result to the results database.")
 @db_option
 def bench_command(
@@ -87,6 +123,7 @@ def bench_command(
     cooldown: float,
     max_temp: float | None,
     max_rss: float | None,
+    profile: bool,
     targets: tuple[str, ...],
     accept_new_host_key: bool,
     **options: Any,
@@ -103,7 +140,7 @@ def bench_command(
     from edgeconv.targets.measure_options import MeasureOptions
 
     settings = bench_settings_from(options)  # the rest of ``options`` are the runtimes' own settings
-    measure = MeasureOptions(threads, settings, cooldown, max_temp, max_rss, runtime=options)
+    measure = MeasureOptions(threads, settings, cooldown, max_temp, max_rss, runtime=options, profile=profile)
     path = Path(model_file)
     format_for(path)  # an unknown suffix or a missing file is one line, before any progress display
     if not path.is_file():

@@ -31,6 +31,7 @@ class MeasureOptions:
     max_temp: float | None = None
     max_rss: float | None = None
     runtime: Mapping[str, Any] = field(default_factory=dict)
+    profile: bool = False  # also profile per op with the runtime's own profiler (as many runs as ``settings.runs``)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.runtime) - set(_runtime_settings()))
@@ -52,6 +53,7 @@ class MeasureOptions:
             "cooldown_s": self.cooldown,
             "max_temp_c": self.max_temp,
             "max_rss_mb": self.max_rss,
+            "profile_runs": self.settings.runs if self.profile else 0,
             **runtime,
         }
 
@@ -63,6 +65,7 @@ class MeasureOptions:
         args += ["--cooldown", str(self.cooldown)] if self.cooldown else []
         args += ["--max-temp", str(self.max_temp)] if self.max_temp is not None else []
         args += ["--max-rss", str(self.max_rss)] if self.max_rss is not None else []
+        args += ["--profile"] if self.profile else []
         declared = _runtime_settings()
         for name, value in self.runtime.items():
             flag = declared[name].flag

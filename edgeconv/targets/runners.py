@@ -51,8 +51,11 @@ class EdgeconvRunner:
             raise EdgeconvError(f"measuring {local.name} on {transport.label} returned no result") from None
 
 
-def tool_command(binary: str, model: str, threads: int | None, settings: BenchSettings, result: str) -> list[str]:
-    """The benchmark tool's command line; ``result`` is where ``litert-benchmark`` writes its JSON."""
+def tool_command(
+    binary: str, model: str, threads: int | None, settings: BenchSettings, result: str, profile: bool = False
+) -> list[str]:
+    """The benchmark tool's command line; ``result`` is where ``litert-benchmark`` writes its JSON; ``profile``
+    asks ``benchmark_model`` for its op profiling table."""
     runs = str(settings.runs)
     if Path(binary).name.startswith("litert-benchmark"):
         command = [binary, "--model", model, "--num_runs", runs, "--warmup_runs", str(max(settings.warmup_runs, 1))]
@@ -61,6 +64,7 @@ def tool_command(binary: str, model: str, threads: int | None, settings: BenchSe
     command = [binary, f"--graph={model}", f"--num_runs={runs}", f"--min_secs={settings.min_seconds}"]
     command += [f"--warmup_runs={settings.warmup_runs}", f"--warmup_min_secs={settings.warmup_seconds}"]
     command += [f"--max_secs={settings.max_seconds}", "--use_xnnpack=true", "--report_peak_memory_footprint=true"]
+    command += ["--enable_op_profiling=true"] if profile else []
     return command + ([f"--num_threads={threads}"] if threads else [])
 
 
@@ -120,7 +124,9 @@ class NativeRunner:
         self.refuse_conditions(options, transport.label)
         artifact = describe_artifact(local)
         result_file = f"{self.scratch}/{artifact['sha256']}.json"
-        command = tool_command(self.binary, model, options.threads, options.settings, result_file)
+        command = tool_command(self.binary, model, options.threads, options.settings, result_file, options.profile)
+        if options.profile and "--result_json" in command:
+            raise UsageError(f"{Path(self.binary).name} has no op profiling: --profile needs LiteRT's benchmark_model")
         check(transport, f"mkdir -p {shlex.quote(self.scratch)}", "preparing the benchmark")
         status, out, err = transport.run(shlex.join(command), f"measuring {local.name}", timeout)
         if status != 0:
@@ -129,4 +135,11 @@ class NativeRunner:
         if "--result_json" in command:
             out = check(transport, f"cat {shlex.quote(result_file)}", "reading the benchmark's result")
         record = {"threads": options.threads or "default", "tool": Path(self.binary).name, "command": command}
-        return to_bench_result(parse_native(out), {**artifact, "device_path": model}, self.device, record)
+        result = to_bench_result(parse_native(out), {**artifact, "device_path": model}, self.device, record)
+        if options.profile:
+            from edgeconv.runtime.profile import summarise
+            from edgeconv.runtime.profile.native_ops import native_profile
+
+            profile = native_profile(out, Path(self.binary).name)
+            result.profile = summarise(profile, result.latency_ms.p50 or result.latency_ms.mean, result.runs)
+        return result

@@ -32,6 +32,22 @@ def default_hint(path: Path) -> str:
     return "default" if sidecar.get("precision") == "int8" else "f32"
 
 
+def compile_config(hint: str, threads: int | None) -> dict[str, Any]:
+    """The CPU plugin's settings for ``hint`` and ``threads``: one stream, no performance hint (as
+    benchmark_app -hint none)."""
+    config: dict[str, Any] = {"NUM_STREAMS": "1"}
+    if threads is not None:
+        config["INFERENCE_NUM_THREADS"] = threads
+    sent = hint
+    if hint in ("default", "bf16") and isa_cap() and not usable_flags({"avx512_bf16", "amx_bf16"}):
+        # the plugin sees bf16 units in CPUID, but oneDNN capped by ONEDNN_MAX_CPU_ISA has no bf16 kernels
+        # and compiling fails ("object is not initialized"): run f32, as on a CPU without bf16 units
+        sent = "f32"
+    if sent != "default":
+        config["INFERENCE_PRECISION_HINT"] = sent
+    return config
+
+
 class OpenVINOSession(Session):
     """A compiled OpenVINO model with one infer request, one stream, and a fixed thread count."""
 
@@ -42,16 +58,7 @@ class OpenVINOSession(Session):
         """Compile for the CPU: one stream, ``threads`` inference threads, the precision hint above."""
         ov = require("openvino", "openvino", "running OpenVINO .xml models")
         hint = precision_hint or default_hint(path)
-        config: dict[str, Any] = {"NUM_STREAMS": "1"}  # no performance hint, as benchmark_app -hint none
-        if threads is not None:
-            config["INFERENCE_NUM_THREADS"] = threads
-        sent = hint
-        if hint in ("default", "bf16") and isa_cap() and not usable_flags({"avx512_bf16", "amx_bf16"}):
-            # the plugin sees bf16 units in CPUID, but oneDNN capped by ONEDNN_MAX_CPU_ISA has no bf16 kernels
-            # and compiling fails ("object is not initialized"): run f32, as on a CPU without bf16 units
-            sent = "f32"
-        if sent != "default":
-            config["INFERENCE_PRECISION_HINT"] = sent
+        config = compile_config(hint, threads)
         core = ov.Core()
         compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
         return Opened(

@@ -34,6 +34,20 @@ def _spec(node: Any, path: Path) -> TensorSpec:
     return TensorSpec(node.name, tuple(int(d) for d in shape), _ORT_TYPES[node.type])
 
 
+def session_options(ort: Any, threads: int | None, spinning: bool | None) -> Any:
+    """The ``SessionOptions`` edgeconv measures with (and profiles with: :mod:`edgeconv.runtime.profile`)."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    if spinning is not None:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return options
+
+
 class OrtSession(Session):
     """An ``onnxruntime.InferenceSession`` with explicit, recorded threading settings."""
 
@@ -42,15 +56,7 @@ class OrtSession(Session):
         """``threads``: the intra-op pool size (None: one per physical core). ``spinning``:
         ``session.intra_op.allow_spinning`` (None: onnxruntime's default, which spins)."""
         ort = require("onnxruntime", "onnx", "running .onnx models")
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads is not None:
-            options.intra_op_num_threads = threads
-        if spinning is not None:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        options = session_options(ort, threads, spinning)
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return Opened(
             handle=session,

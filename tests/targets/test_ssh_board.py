@@ -235,3 +235,14 @@ def test_setup_from_a_wheelhouse_installs_offline(remote_cli: Any, board: Board,
     assert {"numpy", "onnxruntime"} <= names  # downloaded here for the board's platform
     copied = {p.name for p in (tmp_path / "offline-board" / "wheels").glob("*.whl")}
     assert {p.name for p in wheelhouse.glob("*.whl")} <= copied
+
+
+def test_bench_profile_over_ssh_profiles_on_the_board(
+    board: Board, remote_cli: Any, installed: str, tiny_onnx: Path
+) -> None:
+    args = ["bench", str(tiny_onnx), "--target", installed, "-t", "1", "--runs", "20", "--min-seconds", "0.2"]
+    done = remote_cli(*args, "--profile", "--json", "--no-store")
+    assert done.returncode == 0, done.stderr
+    profile = json.loads(done.stdout)["profile"]
+    assert profile["profiler"].startswith("onnxruntime") and profile["runs"] == 20
+    assert profile["macs"] == json.loads(tiny_onnx.with_name(tiny_onnx.name + ".json").read_text())["model"]["macs"]

@@ -1,0 +1,109 @@
+"""``bench --profile``: per-op times from onnxruntime's profiler and OpenVINO's performance counters on real
+sessions, mapped back to the artifact's graph; LiteRT's native op-profiling table parsed from a real run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgeconv.errors import UsageError
+from edgeconv.runtime import bench
+from edgeconv.runtime.bench import BenchSettings
+from edgeconv.runtime.profile import profile_artifact, summarise
+from edgeconv.runtime.profile.fusion import FOLDED
+from edgeconv.runtime.profile.native_ops import parse_op_profile
+from edgeconv.runtime.profile.onnx_wire import depthwise_conv_model, read_nodes
+from edgeconv.targets.native_benchmark import parse_native
+from edgeconv.targets.runners import tool_command
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+SETTINGS = BenchSettings(warmup_runs=2, warmup_seconds=0.0, runs=10, min_seconds=0.0)
+
+
+def _macs(path: Path) -> int:
+    return int(json.loads(path.with_name(path.name + ".json").read_text())["model"]["macs"])
+
+
+@pytest.mark.parametrize("name", ["tiny_mobilenetv2_fp32.onnx", "tiny_mobilenetv2_fp32.xml"])
+def test_profile_accounts_for_every_mac_and_every_node(name: str) -> None:
+    path = FIXTURES / name
+    pytest.importorskip("onnxruntime" if name.endswith(".onnx") else "openvino")
+    profile = profile_artifact(path, 1, 10)
+    layers = profile["layers"]
+    assert sum(layer.macs for layer in layers) == _macs(path)  # every conv and the classifier, exactly once
+    kinds = {layer.kind for layer in layers}
+    assert {"pointwise conv", "depthwise conv", "full conv", "fully connected"} <= kinds
+    executed = {layer.name for layer in layers}
+    assert set(profile["fused"].values()) <= executed | {FOLDED}
+    if name.endswith(".onnx"):
+        for node in read_nodes(path):  # every node of the file: executed, or fused into an executed one
+            assert node.name in executed or node.name in profile["fused"]
+        convs = {n.name for n in read_nodes(path) if n.op_type == "Conv"}
+        by_name = {layer.name: layer for layer in layers}
+        for conv in convs:  # a convolution lands in an executed convolution, never in a reorder or an add
+            into = conv if conv in by_name else profile["fused"][conv]
+            assert "conv" in by_name[into].kind
+    assert all(layer.ms >= 0 for layer in layers) and sum(layer.ms for layer in layers) > 0
+
+
+def test_bench_profile_is_separate_from_the_timed_runs() -> None:
+    path = FIXTURES / "tiny_mobilenetv2_fp32.onnx"
+    plain = bench(path, threads=1, settings=SETTINGS)
+    profiled = bench(path, threads=1, settings=SETTINGS, profile_runs=10)
+    assert plain.profile is None and profiled.runs == plain.runs >= 10  # the timed runs are the same count
+    summary = profiled.profile
+    assert summary is not None and summary["runs"] == 10 and summary["macs"] == _macs(path)
+    assert summary["coverage"] == pytest.approx(summary["profiled_ms"] / profiled.latency_ms.p50)
+    assert abs(sum(entry["share"] for entry in summary["by_kind"].values()) - 1) < 1e-9
+
+
+def test_litert_profiling_locally_is_one_clear_line() -> None:
+    with pytest.raises(UsageError, match="no op profiler.*adb://"):
+        profile_artifact(FIXTURES / "tiny_mobilenetv2_int8.tflite", 1, 5)
+
+
+def test_native_op_profile_of_a_real_run() -> None:
+    text = (FIXTURES / "benchmark_model" / "tflite_op_profiling_riscv.txt").read_text()
+    layers = parse_op_profile(text)
+    assert len(layers) == 31 and layers[0].op_type == "CONV_2D" and layers[-1].name.endswith(":30")
+    per_type = {}
+    for layer in layers:
+        per_type[layer.op_type] = per_type.get(layer.op_type, 0.0) + layer.ms
+    # the tool's own "Summary by node type"
+    assert per_type["CONV_2D"] == pytest.approx(2651.853, abs=0.01)
+    assert per_type["DEPTHWISE_CONV_2D"] == pytest.approx(296.919, abs=0.01)
+    summary = summarise({"profiler": "benchmark_model", "layers": layers, "fused": {}}, parse_native(text).avg_ms, 50)
+    assert summary["coverage"] == pytest.approx(2949.9 / 2950.34, abs=1e-3)
+    assert summary["by_kind"]["depthwise conv"]["layers"] == 13
+
+
+def test_native_profile_row_times_count_every_call() -> None:
+    text = (
+        "INFO: Operator-wise Profiling Info for Regular Benchmark Runs:\n"
+        "============================== Run Order ==============================\n"
+        "    [node type]      [first]   [avg ms]      [%]    [cdf%]   [mem KB]  [times called]  [Name]\n"
+        "    QUANTIZE           0.199     0.203    1.328%    1.328%     0.000         1       [tfl.quantize]:0\n"
+        "    Convolution (NHWC, QC8) DWConv   0.428   0.051   4.317%   8.304%   0.000   13   "
+        "Delegate/Convolution (NHWC, QC8) DWConv:1\n\n"
+    )
+    quantize, depthwise = parse_op_profile(text)
+    assert (quantize.kind, quantize.ms) == ("reorder", pytest.approx(0.203))
+    assert (depthwise.kind, depthwise.calls, depthwise.ms) == ("depthwise conv", 13, pytest.approx(0.663))
+
+
+def test_benchmark_model_is_asked_for_its_op_profile() -> None:
+    command = tool_command("/data/local/tmp/benchmark_model", "m.tflite", 1, SETTINGS, "r.json", profile=True)
+    assert "--enable_op_profiling=true" in command
+    assert "--enable_op_profiling=true" not in tool_command("/x/benchmark_model", "m.tflite", 1, SETTINGS, "r")
+
+
+def test_depthwise_model_is_what_the_onnx_package_reads() -> None:
+    onnx = pytest.importorskip("onnx")
+    for int8 in (False, True):
+        model = onnx.load_from_string(depthwise_conv_model(32, 16, int8))
+        onnx.checker.check_model(model)
+        (node,) = model.graph.node
+        assert node.op_type == ("QLinearConv" if int8 else "Conv")
+        assert {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}["group"] == 32
