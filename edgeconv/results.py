@@ -29,6 +29,7 @@ from edgeconv.results_schema import (
     create_or_migrate,
 )
 from edgeconv.runtime.peak import result_efficiency
+from edgeconv.runtime.profile.roofline import with_roofline
 from edgeconv.runtime.result import BenchResult
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class ResultsStore:
         peak = self.find_peak(result.device["device_id"])
         if peak is not None or result.efficiency is None:
             result = replace(result, efficiency=result_efficiency(result, peak))
+        if result.profile is not None and peak is not None:
+            result = replace(result, profile=with_roofline(result, peak))
         columns = {**bench_columns(result), "backend_version": result.backend["version"], "result_json": ""}
         columns["result_json"] = json.dumps(result.to_dict())
         with self._db:

@@ -123,6 +123,10 @@ def bench(
     settings = settings or BenchSettings()
     threads = available_cores() if threads is None else threads
     artifact = describe_artifact(path)
+    if profile_runs:
+        from edgeconv.runtime.profile import check_profilable
+
+        check_profilable(path)  # before the timed runs, not after them
     rss_before = current_rss_mb()
     check_fits(path.name, artifact["size_bytes"], rss_before, max_rss_mb)
     with device_lock() as lock_wait_s:

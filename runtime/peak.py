@@ -131,21 +131,34 @@ def peak_notes(peak: dict[str, Any]) -> list[str]:
 
 
 def measure_peak(threads: list[int] | None = None, repeats: int = 20) -> dict[str, Any]:
-    """int8 and fp32 GEMM throughput of this device per thread count, with its fingerprint and the int8
-    arithmetic (:func:`int8_gemm_arithmetic`)."""
+    """int8 and fp32 GEMM throughput of this device per thread count, its memory bandwidth and depthwise
+    convolution throughput (:mod:`edgeconv.runtime.limits`), with its fingerprint and the int8 arithmetic
+    (:func:`int8_gemm_arithmetic`)."""
     require("onnxruntime", "onnx", "edgeconv info --peak")
     counts = threads or default_thread_counts()
     if any(t < 1 for t in counts):
         raise UsageError("thread counts must be >= 1")
     import onnxruntime as ort
 
-    per_threads = {
-        str(t): {"int8_gmacs": gemm_gmacs("int8", t, repeats), "fp32_gmacs": gemm_gmacs("fp32", t, repeats)}
-        for t in counts
-    }
+    from edgeconv.runtime.limits import DEPTHWISE_SHAPE, bandwidth_gbs, depthwise_peaks
+
+    per_threads = {}
+    for t in counts:
+        depthwise = depthwise_peaks(t)
+        per_threads[str(t)] = {
+            "int8_gmacs": gemm_gmacs("int8", t, repeats),
+            "fp32_gmacs": gemm_gmacs("fp32", t, repeats),
+            "depthwise_int8_gmacs": max(figures["int8"] for figures in depthwise.values()),
+            "depthwise_fp32_gmacs": max(figures["fp32"] for figures in depthwise.values()),
+            "depthwise_by_runtime": depthwise,
+            "bandwidth_gbs": bandwidth_gbs(t),
+        }
+    channels, size = DEPTHWISE_SHAPE
     return {
         "runtime": f"onnxruntime {ort.__version__}",
         "gemm": f"MatMulInteger uint8 x int8 and MatMul float32, {GEMM_SIZE}^3, best of {repeats}",
+        "depthwise": f"3x3 depthwise convolution, {channels} channels, {size} x {size}, best of 10, best runtime",
+        "bandwidth": "numpy copy of 256 MiB split across the threads, bytes read + written, best of 5",
         "threads": per_threads,
         "int8_arithmetic": int8_gemm_arithmetic(),
         "device": device_info(),

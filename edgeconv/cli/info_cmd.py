@@ -41,11 +41,18 @@ def print_peak(peak: dict[str, Any]) -> None:
     from edgeconv.runtime.peak import peak_notes
 
     table = Table(title=f"GEMM peak of {peak['device']['hostname']}", caption=f"{peak['runtime']}: {peak['gemm']}")
-    for column in ("threads", "int8 GMAC/s", "fp32 GMAC/s", "int8 / fp32"):
+    columns = ("threads", "int8 GMAC/s", "fp32 GMAC/s", "int8 / fp32", "depthwise int8 / fp32", "bandwidth GB/s")
+    for column in columns:
         table.add_column(column, justify="right")
     for threads, figures in peak["threads"].items():
         int8, fp32 = figures["int8_gmacs"], figures["fp32_gmacs"]
-        table.add_row(threads, f"{int8:.1f}", f"{fp32:.1f}", f"{int8 / fp32:.2f}x")
+        depthwise = (
+            f"{figures['depthwise_int8_gmacs']:.1f} / {figures['depthwise_fp32_gmacs']:.1f}"
+            if "depthwise_int8_gmacs" in figures
+            else "not measured"
+        )
+        bandwidth = f"{figures['bandwidth_gbs']:.1f}" if "bandwidth_gbs" in figures else "not measured"
+        table.add_row(threads, f"{int8:.1f}", f"{fp32:.1f}", f"{int8 / fp32:.2f}x", depthwise, bandwidth)
     out.print(table)
     out.print(f"int8 arithmetic on full-range inputs: {peak.get('int8_arithmetic', 'not measured')}")
     for note in peak_notes(peak):

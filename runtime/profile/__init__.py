@@ -15,23 +15,29 @@ from edgeconv.runtime.formats import format_for
 from edgeconv.runtime.profile.layers import by_kind
 
 
+def check_profilable(path: Path) -> str:
+    """The format name of ``path`` if this device can profile it, else one :class:`UsageError` line."""
+    name = format_for(path).name
+    if name == "tflite":
+        raise UsageError(
+            f"LiteRT's Python interpreter has no op profiler: profile {path.name} with LiteRT's native tool on an "
+            "adb:// target (--benchmark-model PATH to benchmark_model)"
+        )
+    return name
+
+
 def profile_artifact(path: Path, threads: int | None, runs: int, **options: Any) -> dict[str, Any]:
     """Profile ``path`` for ``runs`` inferences with its format's runtime profiler (``options``: the
     backend's settings, as for :func:`edgeconv.runtime.backends.load`)."""
-    name = format_for(path).name
+    name = check_profilable(path)
     options = {key: value for key, value in options.items() if value is not None}
     if name == "onnx":
         from edgeconv.runtime.profile.onnx_ops import profile_onnx
 
         return profile_onnx(path, threads, runs, **options)
-    if name == "openvino":
-        from edgeconv.runtime.profile.openvino_ops import profile_openvino
+    from edgeconv.runtime.profile.openvino_ops import profile_openvino
 
-        return profile_openvino(path, threads, runs, **options)
-    raise UsageError(
-        f"LiteRT's Python interpreter has no op profiler: profile {path.name} with LiteRT's native tool on an "
-        "adb:// target (--benchmark-model PATH to benchmark_model)"
-    )
+    return profile_openvino(path, threads, runs, **options)
 
 
 def summarise(profile: dict[str, Any], p50_ms: float | None, runs: int) -> dict[str, Any]:

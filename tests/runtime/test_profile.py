@@ -107,3 +107,56 @@ def test_depthwise_model_is_what_the_onnx_package_reads() -> None:
         (node,) = model.graph.node
         assert node.op_type == ("QLinearConv" if int8 else "Conv")
         assert {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}["group"] == 32
+
+
+def test_device_limits_are_real_measurements() -> None:
+    from edgeconv.runtime.limits import bandwidth_gbs, depthwise_peaks
+
+    assert 0.5 < bandwidth_gbs(1, repeats=2, size=32 * 2**20) < 2000  # GB/s: a DRAM-sized copy
+    peaks = depthwise_peaks(1)
+    assert set(peaks["onnxruntime"]) == {"fp32", "int8"}
+    assert all(0 < value < 2000 for figures in peaks.values() for value in figures.values())
+
+
+LIMITS = {"gemm_gmacs": 100.0, "depthwise_gmacs": 10.0, "bandwidth_gbs": 10.0}
+
+
+def test_roofline_bound_is_the_larger_of_compute_and_memory() -> None:
+    from edgeconv.runtime.profile.roofline import layer_bound, roofline
+
+    pointwise = {"name": "pw", "kind": "pointwise conv", "macs": 10**7, "bytes": 10**5, "ms": 0.2}
+    depthwise = {"name": "dw", "kind": "depthwise conv", "macs": 10**6, "bytes": 4 * 10**6, "ms": 0.8}
+    add = {"name": "add", "kind": "elementwise", "macs": 0, "bytes": 10**6, "ms": 0.1}
+    assert layer_bound(pointwise, LIMITS) == (pytest.approx(0.1), "compute")  # 1e7 MAC at 100 GMAC/s
+    assert layer_bound(depthwise, LIMITS) == (pytest.approx(0.4), "memory")  # 4 MB at 10 GB/s > 0.1 ms
+    assert layer_bound(add, LIMITS) == (pytest.approx(0.1), "memory")
+    result = roofline({"layers": [pointwise, depthwise, add]}, LIMITS, p50_ms=1.2)
+    assert result["bound_ms"] == pytest.approx(0.6) and result["efficiency"] == pytest.approx(0.5)
+    assert result["by_kind"]["depthwise conv"]["efficiency"] == pytest.approx(0.5)
+    assert result["loses_most"] == "depthwise conv"  # 0.4 ms over its bound, the pointwise 0.1
+
+
+def test_stored_profile_gets_its_roofline_from_the_stored_limits(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "r.sqlite"
+    assert cli("info", "--peak", "--threads", "1", "--db", db).code == 0
+    done = cli("bench", FIXTURES / "tiny_mobilenetv2_fp32.onnx", "-t", "1", "--runs", "10", "--profile", "--db", db)
+    assert done.code == 0, done.stderr
+    assert "roofline:" in done.stdout and "loses most against its bound" in done.stdout
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        (stored,) = connection.execute("SELECT result_json FROM bench").fetchone()
+    roof = json.loads(stored)["profile"]["roofline"]
+    assert roof["limits"]["bandwidth_gbs"] > 0 and roof["efficiency"] > 0
+    assert len(roof["layers"]) == len(json.loads(stored)["profile"]["layers"])
+
+
+def test_tflite_graph_layers_account_for_every_mac() -> None:
+    pytest.importorskip("ai_edge_litert")
+    from edgeconv.runtime.profile.tflite_graph import tflite_layers
+
+    path = FIXTURES / "tiny_mobilenetv2_int8.tflite"
+    layers = tflite_layers(path)
+    assert sum(layer.macs for layer in layers) == _macs(path)
+    assert sum(layer.kind == "depthwise conv" for layer in layers) == 17  # MobileNetV2's 17 inverted residuals
+    assert all(layer.bytes > 0 for layer in layers)
