@@ -140,7 +140,7 @@ def measure_peak(threads: list[int] | None = None, repeats: int = 20) -> dict[st
         raise UsageError("thread counts must be >= 1")
     import onnxruntime as ort
 
-    from edgeconv.runtime.limits import DEPTHWISE_SHAPE, bandwidth_gbs, depthwise_peaks
+    from edgeconv.runtime.limits import DEPTHWISE_SHAPE, bandwidth_by_size, bandwidth_gbs, depthwise_peaks
 
     per_threads = {}
     for t in counts:
@@ -152,13 +152,15 @@ def measure_peak(threads: list[int] | None = None, repeats: int = 20) -> dict[st
             "depthwise_fp32_gmacs": max(figures["fp32"] for figures in depthwise.values()),
             "depthwise_by_runtime": depthwise,
             "bandwidth_gbs": bandwidth_gbs(t),
+            "bandwidth_gbs_by_bytes": bandwidth_by_size(t),
         }
     channels, size = DEPTHWISE_SHAPE
     return {
         "runtime": f"onnxruntime {ort.__version__}",
         "gemm": f"MatMulInteger uint8 x int8 and MatMul float32, {GEMM_SIZE}^3, best of {repeats}",
         "depthwise": f"3x3 depthwise convolution, {channels} channels, {size} x {size}, best of 10, best runtime",
-        "bandwidth": "numpy copy of 256 MiB split across the threads, bytes read + written, best of 5",
+        "bandwidth": "numpy copy split across the threads, bytes read + written: 256 MiB best of 5 (main memory); "
+        "1, 8 and 32 MiB working sets best of 50 (caches)",
         "threads": per_threads,
         "int8_arithmetic": int8_gemm_arithmetic(),
         "device": device_info(),

@@ -1,6 +1,7 @@
 """Each profiled layer against its own limit: bound = max(MACs / the compute peak for its kind, bytes moved /
-the memory bandwidth); efficiency = bound / measured time, per layer, per op kind and for the model (the sum of
-the bounds against the measured p50). The peaks are the device's, stored by ``edgeconv info --peak``."""
+the bandwidth of the smallest measured working set that holds them); efficiency = bound / measured time, per
+layer, per op kind and for the model (the sum of the bounds against the measured p50). The limits are the
+device's, stored by ``edgeconv info --peak``."""
 
 from __future__ import annotations
 
@@ -21,18 +22,28 @@ def limits_for(peak: dict[str, Any] | None, precision: str, threads: int | None)
     if "bandwidth_gbs" not in figures:
         return None
     kind = "int8" if precision == "int8" else "fp32"
-    return {
+    limits = {
         "gemm_gmacs": float(figures[f"{kind}_gmacs"]),
         "depthwise_gmacs": float(figures[f"depthwise_{kind}_gmacs"]),
         "bandwidth_gbs": float(figures["bandwidth_gbs"]),
     }
+    for size, gbs in (figures.get("bandwidth_gbs_by_bytes") or {}).items():
+        limits[f"bandwidth_gbs_{size}"] = float(gbs)
+    return limits
+
+
+def _bandwidth(limits: dict[str, float], moved: int) -> float:
+    """The bandwidth of the smallest measured working set that holds ``moved`` bytes (main memory's above)."""
+    sizes = sorted(int(key.rsplit("_", 1)[1]) for key in limits if key.startswith("bandwidth_gbs_"))
+    fitting = next((size for size in sizes if size >= moved), None)
+    return limits[f"bandwidth_gbs_{fitting}"] if fitting is not None else limits["bandwidth_gbs"]
 
 
 def layer_bound(layer: dict[str, Any], limits: dict[str, float]) -> tuple[float, str]:
     """The layer's roofline time in ms and what bounds it: "compute" or "memory"."""
     peak = limits["depthwise_gmacs"] if layer["kind"] == "depthwise conv" else limits["gemm_gmacs"]
     compute = layer["macs"] / (peak * 1e6) if layer["kind"] in _GEMM_KINDS | {"depthwise conv"} else 0.0
-    memory = layer["bytes"] / (limits["bandwidth_gbs"] * 1e6)
+    memory = layer["bytes"] / (_bandwidth(limits, layer["bytes"]) * 1e6)
     return (compute, "compute") if compute >= memory else (memory, "memory")
 
 
@@ -50,7 +61,8 @@ def roofline(profile: dict[str, Any], limits: dict[str, float], p50_ms: float) -
     for entry in kinds.values():
         entry["efficiency"] = entry["bound_ms"] / entry["ms"] if entry["ms"] > 0 else None
     total = sum(layer["bound_ms"] for layer in layers)
-    losing = max(kinds.items(), key=lambda item: item[1]["ms"] - item[1]["bound_ms"])[0] if kinds else None
+    timed = any(entry["ms"] > 0 for entry in kinds.values())  # LiteRT's graph alone has no op times
+    losing = max(kinds.items(), key=lambda item: item[1]["ms"] - item[1]["bound_ms"])[0] if timed else None
     return {
         "limits": limits,
         "layers": layers,

@@ -5,7 +5,8 @@ OpenVINO (per-op profiles) and LiteRT (model-level roofline only: its Python int
 device's limits (measured first, as `edgeconv info --peak` does) and the op kind that loses most against its
 bound. Writes benchmarks/results/profile.{json,md}.
 
-    python benchmarks/profile.py
+    python benchmarks/layer_profile.py   # not profile.py: that name would shadow the standard library's
+                                          # profile module, which torch.export imports (through cProfile)
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def main() -> None:
         overhead = f"{row['overhead']:.2f}" if "overhead" in row else ""
         lines.append(
             f"| {row['format']} | {row['precision']} | {row['p50_ms']:.3f} | {ratio} | {overhead} | "
-            f"{row['bound_ms']:.3f} | {row['efficiency']:.0%} | {row['loses_most']} | {top} |"
+            f"{row['bound_ms']:.3f} | {row['efficiency']:.0%} | {row['loses_most'] or 'no op times'} | {top} |"
         )
     limits = peak["threads"]["1"]
     lines += [
