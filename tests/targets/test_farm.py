@@ -160,14 +160,15 @@ def test_a_stopped_edgeconv_gives_back_its_place_and_its_place_in_the_queue(
     board: Board, farm: Farm, installed: str, tiny_onnx: Path, signum: int
 ) -> None:
     target = place_target(installed)
-    args = ["bench", str(tiny_onnx), "--min-seconds", "12", "--target", target, "--no-store"]
+    args = ["bench", str(tiny_onnx), "--min-seconds", "30", "--target", target, "--no-store"]
     holder = start(board, farm, *args)
     wait_for(lambda: places(farm)["pi-a"]["acquired"] != "None", "the holder to acquire pi-a")
     waiter = start(board, farm, *args)
     wait_for(lambda: reservations(farm).count("state: waiting") == 1 or waiter.poll() is not None, "the queue")
     assert waiter.poll() is None, waiter.communicate()
-    for process in (waiter, holder):
+    for process in (waiter, holder):  # both at once: a slow exit of one must not let the other finish first
         process.send_signal(signum)
+    for process in (waiter, holder):
         assert process.wait(timeout=30) != 0
     assert "Traceback" not in holder.communicate()[1]
     assert places(farm)["pi-a"]["acquired"] == "None" and "pi-a" not in reservations(farm)
