@@ -160,7 +160,7 @@ def test_a_stopped_edgeconv_gives_back_its_place_and_its_place_in_the_queue(
     board: Board, farm: Farm, installed: str, tiny_onnx: Path, signum: int
 ) -> None:
     target = place_target(installed)
-    args = ["bench", str(tiny_onnx), "--min-seconds", "30", "--target", target, "--no-store"]
+    args = ["bench", str(tiny_onnx), "--min-seconds", "12", "--target", target, "--no-store"]
     holder = start(board, farm, *args)
     wait_for(lambda: places(farm)["pi-a"]["acquired"] != "None", "the holder to acquire pi-a")
     waiter = start(board, farm, *args)
