@@ -48,6 +48,9 @@ def start(board: Board, farm: Farm, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # a shell that started the suite in the background (`make test &`) ignores SIGINT, and children inherit
+        # that: edgeconv would then never see Ctrl-C; a user's terminal does not ignore it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
