@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from edgeconv.errors import UsageError
+from edgeconv.errors import ArtifactError, EdgeconvError, UsageError
 from edgeconv.runtime.artifact_info import describe_artifact
 from edgeconv.runtime.backends import load
-from edgeconv.runtime.backends.base import Session
+from edgeconv.runtime.backends.base import Session, runtime_reason
 from edgeconv.runtime.device import available_cores, conditions, device_info, invalid_reason
 from edgeconv.runtime.lock import device_lock
 from edgeconv.runtime.memory import current_rss_mb, peak_rss_mb
@@ -184,7 +184,12 @@ def _profile(
     if progress is not None:
         progress("profiling", 0, 0.0)
     with quiet():
-        return summarise(profile_artifact(path, threads, runs, **options), p50_ms, runs)
+        try:
+            return summarise(profile_artifact(path, threads, runs, **options), p50_ms, runs)
+        except EdgeconvError:
+            raise
+        except Exception as exc:  # the runtimes' own (pybind) exception types
+            raise ArtifactError(f"profiling {path.name} failed: {runtime_reason(exc)}") from None
 
 
 def check_fits(name: str, size_bytes: int, rss_mb: float | None, max_rss_mb: float | None) -> None:

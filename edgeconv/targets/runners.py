@@ -141,5 +141,6 @@ class NativeRunner:
             from edgeconv.runtime.profile.native_ops import native_profile
 
             profile = native_profile(out, Path(self.binary).name)
-            result.profile = summarise(profile, result.latency_ms.p50 or result.latency_ms.mean, result.runs)
+            p50 = result.latency_ms.p50  # NaN where the tool prints no percentiles: then its mean
+            result.profile = summarise(profile, result.latency_ms.mean if math.isnan(p50) else p50, result.runs)
         return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from edgeconv.errors import ArtifactError
 from edgeconv.runtime.profile.layers import Layer, kind_of
 
 _SECTION = "Operator-wise Profiling Info for Regular Benchmark Runs"
@@ -43,7 +44,9 @@ def parse_op_profile(text: str) -> list[Layer]:
     start = next((i for i, line in enumerate(lines) if _SECTION in line), None)
     if start is None:
         return []
-    header = next(i for i in range(start, len(lines)) if "[node type]" in lines[i])
+    header = next((i for i in range(start, len(lines)) if "[node type]" in lines[i]), None)
+    if header is None:
+        return []
     columns = [c.strip("[]").lower() for c in _cells(lines[header])]
     layers = []
     for line in lines[header + 1 :]:
@@ -51,12 +54,19 @@ def parse_op_profile(text: str) -> list[Layer]:
         if len(cells) < len(columns):
             break
         row = dict(zip(columns, [*cells[: len(columns) - 1], " ".join(cells[len(columns) - 1 :])], strict=True))
-        calls = int(row["times called"])
-        layers.append(Layer(row["name"], row["node type"], _kind(row["node type"]), float(row["avg ms"]) * calls))
+        try:
+            calls, avg_ms = int(row["times called"]), float(row["avg ms"])
+        except (KeyError, ValueError):
+            break  # the table ended (or is not one edgeconv can read): what was read stands
+        layers.append(Layer(row["name"], row["node type"], _kind(row["node type"]), avg_ms * calls))
         layers[-1].calls = calls
     return layers
 
 
 def native_profile(text: str, tool: str) -> dict[str, Any]:
-    """The profile of one run of the native tool, as :func:`edgeconv.runtime.profile.profile_artifact` gives it."""
-    return {"profiler": f"{tool} --enable_op_profiling", "layers": parse_op_profile(text), "fused": {}}
+    """The profile of one run of the native tool, as :func:`edgeconv.runtime.profile.profile_artifact` gives it;
+    an output without an op table is one :class:`~edgeconv.errors.ArtifactError` line."""
+    layers = parse_op_profile(text)
+    if not layers:
+        raise ArtifactError(f"{tool} printed no op profiling table (an old build, or profiling not compiled in)")
+    return {"profiler": f"{tool} --enable_op_profiling", "layers": layers, "fused": {}}

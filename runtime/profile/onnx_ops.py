@@ -111,7 +111,7 @@ def profile_onnx(path: Path, threads: int | None, runs: int, spinning: bool | No
 
 
 def _input(node: Any) -> np.ndarray:
-    dtype = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}[node.type]
+    dtype = {"tensor(uint8)": np.uint8, "tensor(int8)": np.int8}.get(node.type, np.float32)
     rng = np.random.default_rng(0)
     if np.dtype(dtype).kind == "f":
         return rng.standard_normal(node.shape).astype(dtype)

@@ -160,3 +160,14 @@ def test_tflite_graph_layers_account_for_every_mac() -> None:
     assert sum(layer.macs for layer in layers) == _macs(path)
     assert sum(layer.kind == "depthwise conv" for layer in layers) == 17  # MobileNetV2's 17 inverted residuals
     assert all(layer.bytes > 0 for layer in layers)
+
+
+def test_native_output_without_an_op_table_is_one_line() -> None:
+    from edgeconv.errors import ArtifactError
+    from edgeconv.runtime.profile.native_ops import native_profile
+
+    text = (FIXTURES / "benchmark_model" / "tflite_2_x_peak_memory.txt").read_text()  # a run without profiling
+    with pytest.raises(ArtifactError, match="benchmark_model printed no op profiling table"):
+        native_profile(text, "benchmark_model")
+    truncated = "Operator-wise Profiling Info for Regular Benchmark Runs:\n=== Run Order ===\n"  # cut off
+    assert parse_op_profile(truncated) == []
