@@ -164,11 +164,11 @@ def main() -> None:
         )
         agree[-1]["undecided_widths"] = undecided
     searched = [
-        Point(p["width"], p["resolution"], *features[(p["width"], p["resolution"])], p["latency_ms"])
+        Point(p["width"], p["resolution"], features[(p["width"], p["resolution"])], p["latency_ms"])
         for p in summary["probes"]
     ]
     model = LatencyModel().fit(searched)
-    errors = {key: model.predict(*features[key]) / value - 1 for key, value in grid.items()}  # type: ignore[operator]
+    errors = {key: model.predict(features[key]) / value - 1 for key, value in grid.items()}  # type: ignore[operator]
     within = sum(abs(e) <= 0.10 for e in errors.values()) / len(errors)
     report = {
         "command": "edgeconv " + " ".join(readme_command()),

@@ -43,6 +43,7 @@ class Candidate:
     gmacs: float | None = None  # achieved at the median p50
     fraction_of_peak: float | None = None  # of the device's GEMM peak for its precision (edgeconv info --peak)
     weights_from: str | None = None  # where training started: published, derived or from scratch (sweeps)
+    profile: dict[str, Any] | None = None  # the op profile's digest (edgeconv.runtime.profile.digest), sweep --profile
 
     def stat(self, name: str) -> float:
         return self.latency_ms[name]

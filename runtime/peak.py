@@ -1,11 +1,14 @@
 """The device's own limit: int8 and fp32 multiply-accumulate throughput of a large GEMM, per thread count.
 
 A 1024 x 1024 x 1024 matrix product through onnxruntime (``MatMulInteger`` on uint8 x int8, ``MatMul`` on
-float32), best of N runs: what the runtime's best kernels reach on this CPU when nothing limits them but
-arithmetic. A model's achieved GMAC/s divided by this peak says how much of the device it uses (depthwise
-convolutions and small layers reach far less than a GEMM). The two one-node ONNX models are kept as their
-serialised bytes (tests/runtime/test_peak.py rebuilds them with the onnx package), so the device side needs
-only onnxruntime.
+float32) and, where it is installed, OpenVINO (a MatMul and a 3x3 convolution with constant weights, behind
+FakeQuantize for int8: :func:`edgeconv.runtime.limits.openvino_gemm_gmacs`), best of N runs; the peak is the
+best runtime's: what this CPU's best kernels reach when nothing limits them but arithmetic (OpenVINO's prepacked
+oneDNN kernels ran 1.3-1.4x onnxruntime's on an AMX Xeon, so an onnxruntime-only peak read 131% for ResNet-18
+int8 in OpenVINO). A model's
+achieved GMAC/s divided by this peak says how much of the device it uses (depthwise convolutions and small
+layers reach far less than a GEMM). The two one-node ONNX models are kept as their serialised bytes
+(tests/runtime/test_peak.py rebuilds them with the onnx package), so the device side needs only onnxruntime.
 """
 
 from __future__ import annotations
@@ -84,6 +87,18 @@ def gemm_gmacs(kind: str, threads: int, repeats: int = 20, size: int = GEMM_SIZE
     return size**3 / best / 1e9
 
 
+def gemm_peaks(threads: int, repeats: int = 20) -> dict[str, dict[str, float]]:
+    """GEMM GMAC/s per installed runtime and precision: {"onnxruntime": {"fp32": .., "int8": ..}, ...}."""
+    import importlib.util
+
+    from edgeconv.runtime.limits import openvino_gemm_gmacs
+
+    found = {"onnxruntime": {kind: gemm_gmacs(kind, threads, repeats) for kind in ("fp32", "int8")}}
+    if importlib.util.find_spec("openvino") is not None:
+        found["openvino"] = {kind: openvino_gemm_gmacs(kind, threads) for kind in ("fp32", "int8")}
+    return found
+
+
 def saturating_u8s8_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for uint8 ``a`` and int8 ``b`` as x86 CPUs without VNNI compute it (``vpmaddubsw``): each pair
     of neighbouring products along k is summed and saturated to int16 before the int32 accumulation."""
@@ -140,27 +155,30 @@ def measure_peak(threads: list[int] | None = None, repeats: int = 20) -> dict[st
         raise UsageError("thread counts must be >= 1")
     import onnxruntime as ort
 
-    from edgeconv.runtime.limits import DEPTHWISE_SHAPE, bandwidth_by_size, bandwidth_gbs, depthwise_peaks
+    from edgeconv.runtime.limits import DEPTHWISE_SHAPES, bandwidth_by_size, bandwidth_gbs, depthwise_peaks
 
     per_threads = {}
     for t in counts:
-        depthwise = depthwise_peaks(t)
+        depthwise, gemm = depthwise_peaks(t), gemm_peaks(t, repeats)
         per_threads[str(t)] = {
-            "int8_gmacs": gemm_gmacs("int8", t, repeats),
-            "fp32_gmacs": gemm_gmacs("fp32", t, repeats),
+            "int8_gmacs": max(figures["int8"] for figures in gemm.values()),
+            "fp32_gmacs": max(figures["fp32"] for figures in gemm.values()),
+            "gemm_by_runtime": gemm,
             "depthwise_int8_gmacs": max(figures["int8"] for figures in depthwise.values()),
             "depthwise_fp32_gmacs": max(figures["fp32"] for figures in depthwise.values()),
             "depthwise_by_runtime": depthwise,
             "bandwidth_gbs": bandwidth_gbs(t),
             "bandwidth_gbs_by_bytes": bandwidth_by_size(t),
         }
-    channels, size = DEPTHWISE_SHAPE
+    shapes = " and ".join(f"{channels} channels at {size} x {size}" for channels, size in DEPTHWISE_SHAPES)
     return {
         "runtime": f"onnxruntime {ort.__version__}",
-        "gemm": f"MatMulInteger uint8 x int8 and MatMul float32, {GEMM_SIZE}^3, best of {repeats}",
-        "depthwise": f"3x3 depthwise convolution, {channels} channels, {size} x {size}, best of 10, best runtime",
+        "gemm": f"MatMulInteger uint8 x int8 and MatMul float32, {GEMM_SIZE}^3 (onnxruntime); a {GEMM_SIZE}^3 MatMul "
+        f"and a 3x3 convolution of 256 channels at 28 x 28 with constant weights, FakeQuantize-d for int8 "
+        f"(OpenVINO); best of {repeats}, best runtime",
+        "depthwise": f"3x3 depthwise convolution with constant weights, {shapes}, best of 10, best shape and runtime",
         "bandwidth": "numpy copy split across the threads, bytes read + written: 256 MiB best of 5 (main memory); "
-        "1, 8 and 32 MiB working sets best of 50 (caches)",
+        "1, 8 and 32 MiB working sets copied over and over, as much per round, best of 10 (caches)",
         "threads": per_threads,
         "int8_arithmetic": int8_gemm_arithmetic(),
         "device": device_info(),

@@ -54,14 +54,16 @@ def print_summary(result: BenchResult) -> None:
 def print_profile(profile: dict[str, Any], slowest: int = 10) -> None:
     """Per-op-kind shares of the profiled time (with each kind's roofline efficiency when the device's limits
     are stored) and the slowest layers with what bounds them."""
-    roof = profile.get("roofline") or {}
-    coverage = f", {profile['coverage']:.2f}x the measured p50" if profile.get("coverage") else ""
-    overhead = f"; a profiled run took {profile['overhead']:.2f}x the p50" if profile.get("overhead") else ""
-    caption = f"{profile['profiler']}, {profile['runs']} runs: ops sum to {profile['profiled_ms']:.3f} ms{coverage}"
+    from edgeconv.runtime.profile.digest import digest
+
+    found = digest(profile, slowest)
+    roof = found["roofline"]
+    coverage = f", {found['coverage']:.2f}x the measured p50" if found.get("coverage") else ""
+    overhead = f"; a profiled run took {found['overhead']:.2f}x the p50" if found.get("overhead") else ""
+    caption = f"{found['profiler']}, {found['runs']} runs: ops sum to {found['profiled_ms']:.3f} ms{coverage}"
     kinds = Table("op kind", "layers", "ms", "share", "MMAC", "MB moved", "efficiency", title="where the time goes")
     kinds.caption = caption + overhead
-    for kind, entry in profile["by_kind"].items():
-        efficiency = (roof.get("by_kind", {}).get(kind) or {}).get("efficiency")
+    for kind, entry in found["by_kind"].items():
         kinds.add_row(
             kind,
             str(entry["layers"]),
@@ -69,37 +71,37 @@ def print_profile(profile: dict[str, Any], slowest: int = 10) -> None:
             f"{entry['share']:.1%}",
             f"{entry['macs'] / 1e6:.1f}",
             f"{entry['bytes'] / 1e6:.2f}",
-            f"{efficiency:.0%}" if efficiency is not None else "",
+            _percent(entry["efficiency"]),
         )
     out.print(kinds)
     if roof:
         out.print(
-            f"roofline: {roof['bound_ms']:.3f} ms bound against the {profile['p50_ms']:.3f} ms p50, efficiency "
+            f"roofline: {roof['bound_ms']:.3f} ms bound against the {found['p50_ms']:.3f} ms p50, efficiency "
             f"{roof['efficiency']:.0%}; {roof['loses_most']} loses most against its bound"
         )
     else:
         out.print(
             "roofline: no bandwidth or depthwise peak stored for this device and thread count: edgeconv info --peak"
         )
-    bounds = {layer["name"]: layer for layer in roof.get("layers", [])}
     layers = Table(
         "layer", "op", "kind", "ms", "GMAC/s", "bound", "efficiency", "fused", title=f"slowest {slowest} layers"
     )
-    for layer in sorted(profile["layers"], key=lambda item: -item["ms"])[:slowest]:
-        rate = f"{layer['macs'] / layer['ms'] / 1e6:.1f}" if layer["macs"] and layer["ms"] > 0 else ""
-        bound = bounds.get(layer["name"], {})
-        efficiency = f"{bound['efficiency']:.0%}" if bound.get("efficiency") is not None else ""
+    for layer in found["slowest"]:
         layers.add_row(
             layer["name"],
             layer["op_type"],
             layer["kind"],
             f"{layer['ms']:.3f}",
-            rate,
-            bound.get("limit", ""),
-            efficiency,
-            str(len(layer["fused"])),
+            f"{layer['gmacs']:.1f}" if layer["gmacs"] else "",
+            layer["limit"] or "",
+            _percent(layer["efficiency"]),
+            str(layer["fused"]),
         )
     out.print(layers)
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else ""
 
 
 def compute_line(result: BenchResult) -> str:

@@ -78,6 +78,7 @@ def sweep_config(
     load: str = "auto",
     device: str = "auto",
     workers: int | None = None,
+    profile: bool = False,
 ) -> SweepConfig:
     """The SweepConfig that these `edgeconv sweep` options describe (names parsed: models, formats,
     precisions). ``model``, ``fmt`` and ``precision`` may each name several (comma lists, a group of models,
@@ -115,6 +116,7 @@ def sweep_config(
         train=train or TrainConfig(epochs=10),
         cooldown_s=cooldown,
         max_temp_c=max_temp,
+        profile=profile,
     )
 
 
@@ -174,6 +176,13 @@ def sweep_config(
     "every other finalist starts from its channels and distils from it.",
 )
 @click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Profile each trained candidate per op on the target (one of its measurements is taken as `bench "
+    "--profile`): the report then shows where each candidate's time goes and which runtime runs each op kind "
+    "fastest. LiteRT lanes are profiled on adb:// targets only.",
+)
 @bench_settings_options
 @conditions_options
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default="runs/sweep", show_default=True)
@@ -257,9 +266,16 @@ def sweep_command(
     fit = summary["latency_model"]
     err.print(
         f"{summary['measurements']} latency probes for {summary['exhaustive_measurements']} configurations "
-        f"({summary['reused_measurements']} measurements reused); latency model {fit['formula']}: leave-one-out "
-        f"median error {fit['loo_median_abs_error'] or 0:.1%}; summary in {Path(out_dir) / 'sweep.json'}"
+        f"({summary['reused_measurements']} measurements reused); latency model ({fit.get('form', 'whole-model')}) "
+        f"{fit['formula']}: leave-one-out median error {fit['loo_median_abs_error'] or 0:.1%}{_other_form(fit)}; "
+        f"summary in {Path(out_dir) / 'sweep.json'}"
     )
+
+
+def _other_form(fit: dict[str, Any]) -> str:
+    """The leave-one-out error of the latency-model form not in use, when both were fitted."""
+    others = [(name, form) for name, form in fit.get("forms", {}).items() if name != fit.get("form")]
+    return "".join(f" ({name}: {form['loo_median_abs_error']:.1%})" for name, form in others)
 
 
 def _farm_pool(specs: list[str], boards: int, accept_new_host_key: bool) -> tuple[list[str], Any]:

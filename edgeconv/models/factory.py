@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -67,18 +67,37 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _layer_costs(model: nn.Module, resolution: int) -> list[tuple[int, int]]:
-    """(multiply-accumulates, output elements) of every convolution and linear layer for one image."""
-    costs: list[tuple[int, int]] = []
+class LayerCost(NamedTuple):
+    """One convolution or linear layer's work for one image: its kind (as the profiles name it), MACs and the
+    elements it reads and writes."""
 
-    def conv_hook(module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+    kind: str  # "pointwise conv", "depthwise conv", "full conv" (any other kernel or grouping), "fully connected"
+    macs: int
+    out_elements: int
+    in_elements: int
+
+
+def _conv_kind(module: nn.Conv2d) -> str:
+    if module.groups == module.in_channels and module.in_channels > 1:
+        return "depthwise conv"
+    return "pointwise conv" if tuple(module.kernel_size) == (1, 1) and module.groups == 1 else "full conv"
+
+
+def layer_costs(model: nn.Module, resolution: int) -> list[LayerCost]:
+    """The :class:`LayerCost` of every convolution and linear layer, in execution order, from one forward pass."""
+    costs: list[LayerCost] = []
+
+    def conv_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         assert isinstance(module, nn.Conv2d)
         kh, kw = module.kernel_size
-        costs.append((output.numel() * (module.in_channels // module.groups) * kh * kw, output.numel()))
+        macs = output.numel() * (module.in_channels // module.groups) * kh * kw
+        costs.append(LayerCost(_conv_kind(module), macs, output.numel(), inputs[0].numel()))
 
-    def linear_hook(module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+    def linear_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         assert isinstance(module, nn.Linear)
-        costs.append((output.numel() * module.in_features, output.numel()))
+        costs.append(
+            LayerCost("fully connected", output.numel() * module.in_features, output.numel(), inputs[0].numel())
+        )
 
     device = next(model.parameters()).device
     handles = []
@@ -98,15 +117,48 @@ def _layer_costs(model: nn.Module, resolution: int) -> list[tuple[int, int]]:
 
 def count_macs(model: nn.Module, resolution: int) -> int:
     """Multiply-accumulates of convolutions and linear layers for one image at ``resolution``."""
-    return sum(macs for macs, _ in _layer_costs(model, resolution))
+    return sum(cost.macs for cost in layer_costs(model, resolution))
 
 
-def latency_features(model: nn.Module, resolution: int) -> tuple[float, float, float]:
-    """(M multiply-accumulates, M parameters, M activations) for one image at ``resolution``, in one forward
-    pass. Activations are the elements the convolutions and linear layers write: the memory traffic that
-    depthwise and elementwise layers are bound by."""
-    costs = _layer_costs(model, resolution)
-    return sum(m for m, _ in costs) / 1e6, count_params(model) / 1e6, sum(e for _, e in costs) / 1e6
+# The per-op-kind columns of :attr:`Features.kinds`: depthwise convolutions are bound by the elements they move,
+# pointwise ones by their MACs; full convolutions and the classifier are the rest.
+KIND_FEATURES = ("pointwise MMACs", "depthwise MMACs", "other MMACs", "depthwise Melements", "other Melements")
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a latency model may be fitted on, for one image of one (width, resolution): whole-model MACs,
+    parameters and activations (elements the convolutions and linear layers write), and the per-op-kind
+    columns of :data:`KIND_FEATURES` (millions)."""
+
+    mmacs: float
+    mparams: float
+    mactivations: float
+    kinds: tuple[float, ...] = ()
+
+    @classmethod
+    def of(cls, costs: list[LayerCost], params: int) -> Features:
+        """The features of a network with these layer costs and ``params`` parameters."""
+        pointwise, depthwise = ([c for c in costs if c.kind == kind] for kind in ("pointwise conv", "depthwise conv"))
+        other = [c for c in costs if c.kind not in ("pointwise conv", "depthwise conv")]
+        kinds = (
+            sum(c.macs for c in pointwise),
+            sum(c.macs for c in depthwise),
+            sum(c.macs for c in other),
+            sum(c.in_elements + c.out_elements for c in depthwise),
+            sum(c.in_elements + c.out_elements for c in pointwise + other),
+        )
+        return cls(
+            sum(c.macs for c in costs) / 1e6,
+            params / 1e6,
+            sum(c.out_elements for c in costs) / 1e6,
+            tuple(value / 1e6 for value in kinds),
+        )
+
+
+def latency_features(model: nn.Module, resolution: int) -> Features:
+    """The latency :class:`Features` of ``model`` for one image at ``resolution``, from one forward pass."""
+    return Features.of(layer_costs(model, resolution), count_params(model))
 
 
 def shape_only_model(name: str, width: float, num_classes: int, resolution: int | None = None) -> nn.Module:

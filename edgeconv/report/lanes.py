@@ -12,6 +12,7 @@ from typing import Any
 
 from edgeconv.fastest import int8_sentence
 from edgeconv.report.page import Page, Table, annotate, figure_png
+from edgeconv.report.profiles import depthwise_share, fastest_kind_table, kinds_plot, profile_sections, slowest_of
 from edgeconv.report.single import CANDIDATE_HEADERS, candidate_row, draw_selection, write_single
 
 
@@ -50,6 +51,19 @@ def _lane_summaries(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
         e["lane"]: e["summary"] if "summary" in e else json.loads((Path(e["out"]) / "sweep.json").read_text())
         for e in summary["lanes"]
     }
+
+
+def lane_profiles(summary: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Per lane label: ``(candidate label, profile digest)`` of each of its profiled candidates (sweep --profile)."""
+    own = _lane_summaries(summary)
+    found = {}
+    for entry in summary["lanes"]:
+        candidates = own[entry["lane"]]["selection"]["candidates"]
+        name = lane_label(entry, summary)
+        found[name] = [
+            (f"{name} w{c['width']:g} r{c['resolution']}", c["profile"]) for c in candidates if c.get("profile")
+        ]
+    return found
 
 
 def accuracy_plot(summary: dict[str, Any]) -> bytes:
@@ -106,6 +120,7 @@ def cost_plot(summary: dict[str, Any]) -> bytes:
 
 def _tables(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, Table]:
     stat = summary["config"]["stat"]
+    profiles = lane_profiles(summary)
     lanes, efficiency = [], []
     for entry in summary["lanes"]:
         chosen, cost = entry["chosen"], entry["efficiency"]
@@ -129,6 +144,7 @@ def _tables(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, Tabl
                 f"{fastest['latency_ms']:.3f} (w{fastest['width']:g}, {fastest['mmacs']:.1f} MMACs, "
                 f"{fastest['mparams']:.2f} M params)",
                 str(cost["probes"]),
+                depthwise_share([profile for _, profile in profiles[name]]),
             ]
         )
     selection = summary["selection"]
@@ -145,12 +161,35 @@ def _tables(summary: dict[str, Any], reports: dict[str, Path]) -> dict[str, Tabl
         "Lanes": (["lane", "group", "int8 scheme", "best within budget", "lane report"], lanes),
         f"Fastest runtime and precision per width on {summary['target']}": fastest_table(summary),
         f"Measured cost per lane on {summary['target']} (median over the probed widths)": (
-            ["lane", f"{stat} ms per GMAC", f"{stat} ms per M params", "fastest measured", "probes"],
+            [
+                "lane",
+                f"{stat} ms per GMAC",
+                f"{stat} ms per M params",
+                "fastest measured",
+                "probes",
+                "time in depthwise convs (profiled)",
+            ],
             efficiency,
         ),
         "Candidates across lanes (trained, exported, evaluated, measured)": (
             ["lane", *CANDIDATE_HEADERS[1:]],
             candidates,
+        ),
+        **_profile_tables(summary, profiles),
+    }
+
+
+def _profile_tables(summary: dict[str, Any], profiles: dict[str, list[tuple[str, dict[str, Any]]]]) -> dict[str, Table]:
+    """With profiled candidates: where each one's time goes, the chosen one's slowest layers, and which lane
+    runs each op kind fastest."""
+    entries = [entry for found in profiles.values() for entry in found]
+    if not entries:
+        return {}
+    lanes = {name: [profile for _, profile in found] for name, found in profiles.items()}
+    return {
+        **profile_sections(entries, slowest_of(summary["selection"]["chosen"], entries)),
+        f"Fastest lane per op kind on {summary['target']} (achieved rate over each lane's profiled candidates)": (
+            fastest_kind_table(lanes)
         ),
     }
 
@@ -173,6 +212,14 @@ def fastest_table(summary: dict[str, Any]) -> Table:
     return ["family", "width", "px", *[f"{r.replace('-', ' ')} {stat} ms" for r in runtimes], "fastest"], body
 
 
+def _plots(summary: dict[str, Any]) -> dict[str, bytes]:
+    plots = {"accuracy": accuracy_plot(summary), "cost": cost_plot(summary)}
+    entries = [entry for found in lane_profiles(summary).values() for entry in found]
+    if entries:
+        plots["op_kinds"] = kinds_plot(entries, "where each profiled candidate's time goes, per lane")
+    return plots
+
+
 def write_lanes(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """Write ``out`` (.html) and its Markdown twin, and each lane's own report into its directory; returns the
     two paths."""
@@ -189,6 +236,6 @@ def write_lanes(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
         ),
         subtitle=f"{config['threads']} thread(s), on {summary['target']} ({summary['device_id']})",
         verdicts=[summary["selection"]["reason"], *(int8_sentence(v) for v in summary["int8_vs_fp32"])],
-        plots={"accuracy": accuracy_plot(summary), "cost": cost_plot(summary)},
+        plots=_plots(summary),
         tables=_tables(summary, reports),
     ).write(out)

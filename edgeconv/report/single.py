@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeconv.report.page import Page, Table, annotate, figure_png
+from edgeconv.report.profiles import Profiled, kinds_plot, profile_sections, slowest_of
 
 CANDIDATE_HEADERS = [
     "artifact",
@@ -126,13 +127,33 @@ def _settings(summary: dict[str, Any]) -> list[list[str]]:
             f"{summary['measurements']} latency probes for {summary['exhaustive_measurements']} "
             f"candidate configurations ({summary['reused_measurements']} reused from the database)",
         ],
-        ["latency model", f"{model['formula']}, coefficients {[round(c, 4) for c in model['coefficients']]}"],
+        ["latency model", latency_model_line(model)],
         [
             "training",
             f"{config['train']['epochs']} epochs on {config['data']}"
             + (", distilled from the widest" if config["distil"] else ""),
         ],
     ]
+
+
+def latency_model_line(model: dict[str, Any]) -> str:
+    """The latency model in use and the leave-one-out error of each form fitted (sweeps before per-op-kind
+    features have one form)."""
+    line = f"{model['formula']}, coefficients {[round(c, 4) for c in model['coefficients']]}"
+    forms = model.get("forms") or {}
+    errors = [
+        f"{name} {form['loo_median_abs_error']:.1%}"
+        for name, form in forms.items()
+        if form.get("loo_median_abs_error") is not None
+    ]
+    if errors:
+        line += f"; leave-one-out median error: {', '.join(errors)} (the per-op-kind form is used where lower)"
+    return line
+
+
+def profiled(candidates: list[dict[str, Any]], label: Any) -> Profiled:
+    """``(label(candidate), its profile digest)`` of every candidate profiled (``sweep --profile``)."""
+    return [(label(c), c["profile"]) for c in candidates if c.get("profile")]
 
 
 def tables(summary: dict[str, Any]) -> dict[str, Table]:
@@ -145,11 +166,13 @@ def tables(summary: dict[str, Any]) -> dict[str, Table]:
     device += [
         [k, ", ".join(map(str, v)) if isinstance(v, list) else str(v)] for k, v in summary.get("device", {}).items()
     ]
+    entries = profiled(selection["candidates"], lambda c: c["artifact_name"])
     return {
         "Candidates (trained, exported, evaluated, measured)": (
             CANDIDATE_HEADERS,
             [candidate_row(c["artifact_name"], c, selection) for c in selection["candidates"]],
         ),
+        **profile_sections(entries, slowest_of(selection["chosen"], entries)),
         "Latency probes (random weights: latency does not depend on them)": (
             ["width", "px", f"{stat} ms", "measurements (median)"],
             probes,
@@ -162,10 +185,16 @@ def tables(summary: dict[str, Any]) -> dict[str, Table]:
 def write_single(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """Write the report of a one-lane sweep to ``out`` (.html) and its Markdown twin; returns both paths."""
     config = summary["config"]
+    plots = {"latency": latency_plot(summary), "accuracy": accuracy_plot(summary)}
+    entries = profiled(summary["selection"]["candidates"], lambda c: f"w{c['width']:g} r{c['resolution']}")
+    if entries:
+        plots["op_kinds"] = kinds_plot(
+            entries, f"where each candidate's time goes ({config['format']} {config['precision']})"
+        )
     return Page(
         title=f"edgeconv sweep: {config['model']} under {config['budget_ms']:g} ms {config['stat']}",
         verdicts=[summary["selection"]["reason"]],
-        plots={"latency": latency_plot(summary), "accuracy": accuracy_plot(summary)},
+        plots=plots,
         tables=tables(summary),
         footer=f"finished {summary['finished_at']}",
     ).write(out)

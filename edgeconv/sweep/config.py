@@ -48,6 +48,7 @@ class SweepConfig:
     bench: BenchSettings = field(default_factory=BenchSettings)
     cooldown_s: float = 0.0  # idle before each measurement
     max_temp_c: float | None = None  # wait until the device is this cool; flag results that end hotter
+    profile: bool = False  # profile each trained candidate per op (one of its measurements, as bench --profile)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

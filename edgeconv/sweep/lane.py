@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from edgeconv.checkpoint import load_checkpoint, weights_record
+from edgeconv.errors import EdgeconvError
 from edgeconv.evaluate import DataCache, evaluate
 from edgeconv.exporters.gate import AccuracyGateError
 from edgeconv.models import create_model
@@ -24,6 +25,7 @@ from edgeconv.models.factory import model_config, model_stem
 from edgeconv.models.published import choose_weights, describe_init, is_published_name, weights_for
 from edgeconv.models.registry import get_spec
 from edgeconv.runtime.artifact_info import artifact_sha256
+from edgeconv.runtime.profile.digest import digest
 from edgeconv.select import Candidate, Selection, by_width, make_candidate, select
 from edgeconv.sweep.artifacts import ArtifactMaker
 from edgeconv.sweep.config import Lane
@@ -99,15 +101,15 @@ def run_lane(
     def probe(width: float, resolution: int, samples: int = 1) -> float:
         path = maker.probe(width, resolution, lane_dir / "probes")
         value = measurer.latency(path, samples)
-        mmacs, mparams, _ = problem.feature(width, resolution)
+        features = problem.feature(width, resolution)
         probes.pop((width, resolution), None)  # the latest measurement last
         probes[(width, resolution)] = {
             "width": width,
             "resolution": resolution,
             "latency_ms": value,
             "samples": samples,
-            "mmacs": mmacs,
-            "mparams": mparams,
+            "mmacs": features.mmacs,
+            "mparams": features.mparams,
             "artifact": str(path),
         }
         note = f" (median of {samples})" if samples > 1 else ""
@@ -134,7 +136,7 @@ def run_lane(
         checkpoint = _trained(lane, problem, trainer, train_dir, width, resolution, student_of, log)
         if config.distil and teacher is None:
             teacher = checkpoint
-        candidate = _finish(checkpoint, problem, maker, measurer, peak, config.remeasure, log)
+        candidate = _finish(checkpoint, problem, maker, measurer, peak, config.remeasure, log, config.profile)
         if candidate is not None:
             found_candidates.append(candidate)
     return LaneOutcome(
@@ -161,7 +163,7 @@ def _finalists(searches: list[SearchResult], problem: Problem) -> list[tuple[flo
         narrower = [w for w in search.measured if w < search.best_width]
         if narrower:
             chosen.append((max(narrower), search.resolution))
-    return sorted(chosen, key=lambda wr: problem.feature(*wr)[0], reverse=True)
+    return sorted(chosen, key=lambda wr: problem.feature(*wr).mmacs, reverse=True)
 
 
 def _pretrained_teacher(
@@ -213,6 +215,7 @@ def _finish(
     peak: dict[str, Any] | None,
     remeasure: bool,
     log: Log,
+    profiled: bool = False,
 ) -> Candidate | None:
     """Export, evaluate and measure a trained finalist; its candidate (None if int8 failed the gate or no
     measurement of it is valid)."""
@@ -228,13 +231,27 @@ def _finish(
     if evaluation is None:
         result = evaluate(path, DataCache(None))
         evaluation = {"id": measurer.store.add_evaluation(result), **result.to_dict()}
+    profile = _profile(path, measurer, log) if profiled else None  # one of the measurements below
     latency = measurer.latency(path, CONFIRM_SAMPLES)  # the selection rests on it: a median, like the search's
     log(f"result {path.name}: top-1 {evaluation['top1']:.2%}, {measurer.stat} {latency:.3f} ms")
     rows = [row for row in measurer.rows(sha) if not row.invalid]
     if not rows:
         return None
     candidate = make_candidate(rows, int(evaluation["id"]), float(evaluation["top1"]), peak)
-    return replace(candidate, weights_from=describe_init(meta.get("init") or {"source": "random-init"}))
+    weights_from = describe_init(meta.get("init") or {"source": "random-init"})
+    return replace(candidate, weights_from=weights_from, profile=digest(profile) if profile else None)
+
+
+def _profile(path: Path, measurer: Measurer, log: Log) -> dict[str, Any] | None:
+    """The candidate's op profile on the target, or None (logged) where the target cannot profile it."""
+    try:
+        profile = measurer.profile(path)
+    except EdgeconvError as exc:
+        log(f"profile {path.name}: {exc}")
+        return None
+    kinds = ", ".join(f"{kind} {entry['share']:.0%}" for kind, entry in list(profile["by_kind"].items())[:3])
+    log(f"profile {path.name}: {kinds}")
+    return profile
 
 
 def _curve(model: LatencyModel, problem: Problem, resolution: int) -> dict[str, Any]:
@@ -243,5 +260,5 @@ def _curve(model: LatencyModel, problem: Problem, resolution: int) -> dict[str, 
     return {
         "resolution": resolution,
         "widths": widths,
-        "predicted_ms": [model.predict(*problem.feature(w, resolution)) for w in widths],
+        "predicted_ms": [model.predict(problem.feature(w, resolution)) for w in widths],
     }

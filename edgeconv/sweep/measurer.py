@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from edgeconv.errors import EdgeconvError
 from edgeconv.results import ResultsStore
 from edgeconv.results_schema import BenchRow
 from edgeconv.runtime.artifact_info import artifact_sha256
@@ -67,6 +69,18 @@ class Measurer:
         for path, result in zip(todo, self._measure_many(todo), strict=True):
             self._held(path).insert(0, self.store.add_bench(result))
 
+    def profile(self, path: Path) -> dict[str, Any]:
+        """The op profile of ``path`` on the target: one that a measurement held for it carries, else one
+        measurement taken with profiling (stored, and one of the artifact's measurements like any other)."""
+        for _, result in self._held(path):
+            if result.profile:
+                return result.profile
+        row_id, stored = self.store.add_bench(self.measure(path, replace(self.options, profile=True)))
+        self._held(path).insert(0, (row_id, stored))
+        if stored.profile is None:
+            raise EdgeconvError(f"{self.target.name} measured {path.name} without an op profile")
+        return stored.profile
+
     def _held(self, path: Path) -> list[tuple[int, BenchResult]]:
         sha = artifact_sha256(path)
         if sha not in self.held:
@@ -85,12 +99,13 @@ class Measurer:
         """The measurements of an artifact this sweep rests on, newest first."""
         return [BenchRow.from_result(row_id, result) for row_id, result in self.held.get(sha, [])]
 
-    def measure(self, path: Path) -> BenchResult:
-        """One measurement on the target; a lost connection is retried once, after a pause for the link or the
-        board to come back (nothing of the lost one was stored)."""
+    def measure(self, path: Path, options: MeasureOptions | None = None) -> BenchResult:
+        """One measurement on the target (with ``options``, else the sweep's); a lost connection is retried
+        once, after a pause for the link or the board to come back (nothing of the lost one was stored)."""
+        options = options or self.options
         try:
-            return self.target.measure(path, self.options)
+            return self.target.measure(path, options)
         except ConnectionLost as exc:
             self.log(f"retry  {path.name} in {RETRY_AFTER_S:g} s: {exc}")
             time.sleep(RETRY_AFTER_S)
-            return self.target.measure(path, self.options)
+            return self.target.measure(path, options)

@@ -8,8 +8,7 @@ from torch import nn
 
 from edgeconv.data import DataSplits, load_data
 from edgeconv.exporters.calibration import CalibrationSet
-from edgeconv.models.factory import latency_features, shape_only_model
-from edgeconv.sweep.latency_model import Features
+from edgeconv.models.factory import Features, latency_features, shape_only_model
 from edgeconv.sweep.space import distinct_architectures
 
 
@@ -34,7 +33,7 @@ class Problem:
         return len(self.splits(resolution).class_names)
 
     def feature(self, width: float, resolution: int) -> Features:
-        """(MMACs, M params, M activations) of a candidate, counted once."""
+        """The latency features of a candidate (whole-model and per op kind), counted once."""
         if (width, resolution) not in self._features:
             net = shape_only_model(self.family, width, self.classes(resolution), resolution)
             self._features[(width, resolution)] = latency_features(net, resolution)

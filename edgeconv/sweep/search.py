@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from edgeconv.sweep.latency_model import Features, LatencyModel, Point
+from edgeconv.models.factory import Features
+from edgeconv.sweep.latency_model import LatencyModel, Point
 
 COARSE_POINTS = 4
 CONFIRM_SAMPLES = 3
@@ -54,7 +55,7 @@ def search_width(
 ) -> SearchResult:
     """Search ``widths`` (sorted) at ``resolution``. ``measure(width, resolution, samples)`` returns the median
     latency statistic of at least ``samples`` measurements (reusing earlier ones); ``features`` returns
-    (MMACs, M params, M activations); ``model`` is refitted on every new value (it may already hold points of other
+    a width's latency features; ``model`` is refitted on every new value (it may already hold points of other
     resolutions, which improves the first guesses)."""
     result = SearchResult(resolution, None)
 
@@ -64,7 +65,7 @@ def search_width(
             result.measured[width] = measure(width, resolution, samples)
             result.samples[width] = samples
             others = [p for p in model.points if (p.width, p.resolution) != (width, resolution)]
-            model.fit([*others, Point(width, resolution, *features(width, resolution), result.measured[width])])
+            model.fit([*others, Point(width, resolution, features(width, resolution), result.measured[width])])
         return result.measured[width]
 
     def bracket() -> tuple[int | None, int | None]:
@@ -102,7 +103,7 @@ def _guess(
     """The index in (lo, hi) the model predicts to be the widest under budget; the midpoint without a model.
     The guess is kept away from the ends so that a wrong model still shrinks the interval by a quarter."""
     inside = range(lo + 1, hi)
-    predicted = [(i, model.predict(*features(widths[i], resolution))) for i in inside]
+    predicted = [(i, model.predict(features(widths[i], resolution))) for i in inside]
     fitting = [i for i, p in predicted if p is not None and p <= budget_ms]
     guess = max(fitting) if fitting else (lo + hi) // 2
     quarter = max(1, (hi - lo) // 4)

@@ -45,6 +45,20 @@ def _original_work(model: Any) -> dict[str, tuple[int, tuple[int, ...]]]:
     return work
 
 
+def _consumer(op: Any, fused: dict[str, str], executed: dict[str, Layer], depth: int = 4) -> str | None:
+    """The executed node that the first consumer of ``op``'s output accounted for by the plugin stands in."""
+    frontier = [op]
+    for _ in range(depth):
+        frontier = [i.get_node() for node in frontier for out in node.outputs() for i in out.get_target_inputs()]
+        for node in frontier:
+            name = node.get_friendly_name()
+            if name in executed:
+                return name
+            if fused.get(name) in executed:
+                return fused[name]
+    return None
+
+
 def _traffic(op: Any) -> int:
     total = 0
     ports = [(op.get_input_partial_shape(i), op.get_input_element_type(i)) for i in range(op.get_input_size())]
@@ -100,10 +114,17 @@ def profile_openvino(path: Path, threads: int | None, runs: int, precision_hint:
         layer = Layer(name, layer_type, kind, statistics.median(times[name]), macs, _traffic(op))
         layer.fused = sorted(o for o in originals if o != name)
         layers.append(layer)
-    profiled = {layer.name for layer in layers}
-    for op in model.get_ordered_ops():  # weight decompression and in-place reshapes: computed at compile time
+    by_name = {layer.name: layer for layer in layers}
+    for op in model.get_ordered_ops():
         name = op.get_friendly_name()
-        if op.get_type_name() not in _IO and name not in profiled and name not in fused:
+        if op.get_type_name() in _IO or name in by_name or name in fused:
+            continue
+        into = _consumer(op, fused, by_name) if name in work else None
+        if into is not None:  # a product the plugin fused without naming it (a linear's MatMul into its Add)
+            by_name[into].macs += work[name][0]
+            by_name[into].fused = sorted({*by_name[into].fused, name})
+            fused[name] = into
+        else:  # weight decompression and in-place reshapes: computed at compile time
             fused[name] = FOLDED
     return {
         "profiler": f"OpenVINO {ov.__version__} CPU performance counters",

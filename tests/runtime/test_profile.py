@@ -45,6 +45,14 @@ def test_profile_accounts_for_every_mac_and_every_node(name: str) -> None:
         for conv in convs:  # a convolution lands in an executed convolution, never in a reorder or an add
             into = conv if conv in by_name else profile["fused"][conv]
             assert "conv" in by_name[into].kind
+    else:  # a convolution or product of the IR is executed or fused into an executed node, never "folded"
+        import openvino as ov
+
+        weighted = {"Convolution", "GroupConvolution", "MatMul"}
+        for op in ov.Core().read_model(str(path)).get_ordered_ops():
+            if op.get_type_name() in weighted:
+                name = op.get_friendly_name()
+                assert name in executed or profile["fused"][name] in executed, name
     assert all(layer.ms >= 0 for layer in layers) and sum(layer.ms for layer in layers) > 0
 
 

@@ -10,8 +10,8 @@ from torch import nn
 
 from edgeconv.errors import UsageError
 from edgeconv.models import create_model
-from edgeconv.models.factory import latency_features, model_info
-from edgeconv.sweep.latency_model import Features, LatencyModel, Point, nonnegative_lstsq
+from edgeconv.models.factory import Features, latency_features, model_info
+from edgeconv.sweep.latency_model import LatencyModel, Point, nonnegative_lstsq
 from edgeconv.sweep.search import CONFIRM_SAMPLES, coarse_indices, search_width
 from edgeconv.sweep.space import distinct_architectures, parse_resolutions, parse_widths
 
@@ -44,18 +44,31 @@ def test_latency_features_count_exactly() -> None:
         nn.Flatten(),
         nn.Linear(8, 10),  # 10 out, 8 MACs each
     )
-    mmacs, mparams, mactivations = latency_features(net, 32)
-    assert round(mmacs * 1e6) == 2048 * 27 + 2048 * 9 + 10 * 8
-    assert round(mparams * 1e6) == (3 * 9 * 8 + 8) + (9 * 8 + 8) + (8 * 10 + 10)
-    assert round(mactivations * 1e6) == 2048 + 2048 + 10
+    found = latency_features(net, 32)
+    assert round(found.mmacs * 1e6) == 2048 * 27 + 2048 * 9 + 10 * 8
+    assert round(found.mparams * 1e6) == (3 * 9 * 8 + 8) + (9 * 8 + 8) + (8 * 10 + 10)
+    assert round(found.mactivations * 1e6) == 2048 + 2048 + 10
+    # pointwise, depthwise and other MACs; elements read and written by the depthwise layer and by the others
+    kinds = (0, 2048 * 9, 2048 * 27 + 10 * 8, 2048 + 2048, (3 * 32 * 32 + 2048) + (8 + 10))
+    assert tuple(round(k * 1e6) for k in found.kinds) == kinds
     info = model_info("mobilenetv2", 0.75, RESOLUTION, 10)  # agrees with the published-table counts
-    mmacs, mparams, _ = latency_features(create_model("mobilenetv2", 0.75, 10, RESOLUTION), RESOLUTION)
-    assert (round(mmacs * 1e6), round(mparams * 1e6)) == (info.macs, info.params)
+    found = latency_features(create_model("mobilenetv2", 0.75, 10, RESOLUTION), RESOLUTION)
+    assert (round(found.mmacs * 1e6), round(found.mparams * 1e6)) == (info.macs, info.params)
+    assert sum(found.kinds[:3]) == pytest.approx(found.mmacs) and found.kinds[0] > 0.8 * found.mmacs
 
 
-def staircase_latency(mmacs: float, mparams: float, mactivations: float) -> float:
+def whole(features: Features) -> Features:
+    """The whole-model features alone (a model fitted on them never tries the per-op-kind form)."""
+    return Features(features.mmacs, features.mparams, features.mactivations)
+
+
+def linear_latency(f: Features) -> float:
+    return 0.3 + 0.01 * f.mmacs + 0.04 * f.mparams + 0.02 * f.mactivations
+
+
+def staircase_latency(f: Features) -> float:
     """Monotone, not linear in MACs: a fixed overhead, a convex compute term and memory traffic."""
-    return 0.4 + 0.002 * mmacs**1.25 + 0.05 * mparams + 0.01 * mactivations
+    return 0.4 + 0.002 * f.mmacs**1.25 + 0.05 * f.mparams + 0.01 * f.mactivations
 
 
 def run_search(
@@ -70,7 +83,7 @@ def run_search(
 
     def measure(width: float, resolution: int, samples: int) -> float:
         calls.setdefault(width, []).append(samples)
-        latency = staircase_latency(*features[width])
+        latency = staircase_latency(features[width])
         values = [latency * (1 + first_error(latency, budget))] + [latency] * (samples - 1)
         return float(np.median(values))
 
@@ -84,7 +97,7 @@ def run_search(
 
 
 def exhaustive(widths: list[float], features: dict[float, Features], budget: float) -> float | None:
-    fitting = [w for w in widths if staircase_latency(*features[w]) <= budget]
+    fitting = [w for w in widths if staircase_latency(features[w]) <= budget]
     return max(fitting) if fitting else None
 
 
@@ -98,7 +111,7 @@ def test_space_has_many_distinct_widths(widths: list[float]) -> None:
 def test_search_matches_exhaustive_grid_with_fewer_measurements(
     widths: list[float], features: dict[float, Features], quantile: float
 ) -> None:
-    latencies = sorted(staircase_latency(*features[w]) for w in widths)
+    latencies = sorted(staircase_latency(features[w]) for w in widths)
     budget = float(np.quantile(latencies, quantile)) + 1e-6
     best, measurements = run_search(widths, features, budget)
     assert best == exhaustive(widths, features, budget)
@@ -109,7 +122,7 @@ def test_search_matches_exhaustive_grid_with_fewer_measurements(
 def test_search_is_not_misled_by_single_noisy_measurements_near_the_budget(
     widths: list[float], features: dict[float, Features], quantile: float
 ) -> None:
-    latencies = sorted(staircase_latency(*features[w]) for w in widths)
+    latencies = sorted(staircase_latency(features[w]) for w in widths)
     budget = float(np.quantile(latencies, quantile)) + 1e-6
 
     def misleading(latency: float, budget: float) -> float:
@@ -132,16 +145,12 @@ def test_coarse_grid_includes_both_ends() -> None:
 
 def test_latency_model_predicts_within_ten_percent(features: dict[float, Features]) -> None:
     rng = np.random.default_rng(0)
-    points = [
-        Point(w, RESOLUTION, m, p, a, (0.3 + 0.01 * m + 0.04 * p + 0.02 * a) * rng.normal(1, 0.02))
-        for w, (m, p, a) in features.items()
-    ]
+    points = [Point(w, RESOLUTION, whole(f), linear_latency(f) * rng.normal(1, 0.02)) for w, f in features.items()]
     model = LatencyModel().fit(points)
-    errors = np.abs(model.leave_one_out())
-    assert (errors <= 0.10).mean() >= 0.9
     summary = model.summary()
     assert summary["formula"] == "a + b*MMACs + c*Mparams + d*Mactivations" and summary["loo_within_10pct"] >= 0.9
-    assert LatencyModel().fit(points[:1]).predict(10, 1, 1) is None
+    assert summary["form"] == "whole-model" and list(summary["forms"]) == ["whole-model"]  # no kinds, no second form
+    assert LatencyModel().fit(points[:1]).predict(Features(10, 1, 1)) is None
     assert LatencyModel().fit(points[:5]).summary()["formula"] == "a + b*MMACs + c*Mparams"  # terms join with points
 
 
@@ -159,17 +168,17 @@ def test_parse_errors() -> None:
 
 def test_latency_model_leaves_out_a_measurement_from_a_busy_spell(features: dict[float, Features]) -> None:
     rng = np.random.default_rng(1)
-    truth = {w: 0.3 + 0.01 * m + 0.04 * p + 0.02 * a for w, (m, p, a) in features.items()}
-    points = [Point(w, RESOLUTION, *features[w], truth[w] * rng.normal(1, 0.02)) for w in list(features)[::2]]
+    truth = {w: linear_latency(f) for w, f in features.items()}
+    points = [Point(w, RESOLUTION, whole(features[w]), truth[w] * rng.normal(1, 0.02)) for w in list(features)[::2]]
     busy = points[1]
-    points[1] = Point(busy.width, busy.resolution, *features[busy.width], busy.latency_ms * 3)  # 3x: a busy spell
+    points[1] = Point(busy.width, busy.resolution, busy.features, busy.latency_ms * 3)  # 3x: a busy spell
     model = LatencyModel().fit(points)
     assert model.outliers == [points[1]] and model.summary()["outliers"][0]["width"] == busy.width
-    errors = [model.predict(*features[w]) / truth[w] - 1 for w in features]  # type: ignore[operator]
+    errors = [model.predict(features[w]) / truth[w] - 1 for w in features]  # type: ignore[operator]
     assert max(abs(e) for e in errors) < 0.06
     clean = LatencyModel().fit([p for i, p in enumerate(points) if i != 1])
     assert clean.outliers == []
-    assert all(model.predict(*f) == pytest.approx(clean.predict(*f), rel=1e-9) for f in features.values())
+    assert all(model.predict(f) == pytest.approx(clean.predict(f), rel=1e-9) for f in features.values())
 
 
 def test_nonnegative_lstsq_is_lstsq_when_feasible_and_drops_a_negative_term() -> None:
@@ -185,15 +194,37 @@ def test_nonnegative_lstsq_is_lstsq_when_feasible_and_drops_a_negative_term() ->
 
 def test_latency_model_coefficients_are_never_negative(features: dict[float, Features]) -> None:
     rng = np.random.default_rng(3)
-    points = [
-        Point(w, RESOLUTION, m, p, a, (0.3 + 0.012 * m) * rng.normal(1, 0.08)) for w, (m, p, a) in features.items()
-    ]
+    points = [Point(w, RESOLUTION, f, (0.3 + 0.012 * f.mmacs) * rng.normal(1, 0.08)) for w, f in features.items()]
     model = LatencyModel().fit(points)
-    assert model.coef is not None and len(model.coef) == 4 and (model.coef >= 0).all()
+    assert model.coef is not None and (model.coef >= 0).all()
+    assert all(min(form["coefficients"]) >= 0 for form in model.summary()["forms"].values())  # both forms
 
 
 def test_latency_model_keeps_an_ordinary_quiet_or_busy_spell_measurement(features: dict[float, Features]) -> None:
-    points = [Point(w, RESOLUTION, m, p, a, 0.3 + 0.01 * m + 0.04 * p + 0.02 * a) for w, (m, p, a) in features.items()]
+    points = [Point(w, RESOLUTION, whole(f), linear_latency(f)) for w, f in features.items()]
     narrowest = points[0]
-    points[0] = Point(narrowest.width, RESOLUTION, *features[narrowest.width], narrowest.latency_ms * 1.3)
+    points[0] = Point(narrowest.width, RESOLUTION, narrowest.features, narrowest.latency_ms * 1.3)
     assert LatencyModel().fit(points).outliers == []  # 30% off: an ordinary spell here, and the anchor
+
+
+def test_the_per_op_kind_form_is_used_only_where_it_predicts_better() -> None:
+    """Latency that follows pointwise MACs and depthwise traffic (what a profile shows on a CPU), over two
+    families and two resolutions: the whole-model form cannot follow it, the per-op-kind form can and is chosen;
+    on latency that follows whole-model features the form in use is whichever leave-one-out favours."""
+    configs = [(f, w, r) for f in ("mobilenetv2", "resnet18") for w in (0.35, 0.5, 0.75, 1.0) for r in (64, 96)]
+    found = {c: latency_features(create_model(c[0], c[1], 10, c[2]), c[2]) for c in configs}
+    rng = np.random.default_rng(4)
+
+    def per_kind(f: Features) -> float:
+        return 0.2 + 0.004 * f.kinds[0] + 0.002 * f.kinds[2] + 0.3 * f.kinds[3]
+
+    points = [Point(w, r, found[(n, w, r)], per_kind(found[(n, w, r)]) * rng.normal(1, 0.01)) for n, w, r in configs]
+    summary = LatencyModel().fit(points).summary()
+    forms = summary["forms"]
+    assert summary["form"] == "per-op-kind" and summary["formula"].startswith("a + k1*pointwise MMACs")
+    assert forms["per-op-kind"]["loo_median_abs_error"] < 0.03 < forms["whole-model"]["loo_median_abs_error"]
+    points = [Point(w, r, found[(n, w, r)], staircase_latency(found[(n, w, r)])) for n, w, r in configs]
+    summary = LatencyModel().fit(points).summary()
+    errors = {name: form["loo_median_abs_error"] for name, form in summary["forms"].items()}
+    assert summary["loo_median_abs_error"] == min(errors.values()) and set(errors) == {"whole-model", "per-op-kind"}
+    assert LatencyModel().fit(points[:7]).summary()["forms"].keys() == {"whole-model"}  # too few points for kinds

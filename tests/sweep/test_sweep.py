@@ -112,3 +112,25 @@ def test_confirmed_latency_is_a_median_and_reused_afterwards(tiny_onnx: Path, tm
         again = Measurer(store, get_target("local"), lambda message: None, MeasureOptions(1, FAST))
         assert again.latency(tiny_onnx, samples=3) == confirmed and again.latency(tiny_onnx) == confirmed
         assert len(store.find_benches(sha, measurer.device_id, 1)) == 3 and again.reused == 1  # nothing measured again
+
+
+def test_report_of_stored_measurements_shows_their_profiles_side_by_side(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fixtures = Path(__file__).parent.parent / "fixtures"
+    db = tmp_path / "r.sqlite"
+    for name in ("tiny_mobilenetv2_fp32.onnx", "tiny_mobilenetv2_fp32.xml"):
+        done = cli("bench", fixtures / name, "-t", "1", "--runs", "10", "--min-seconds", "0", "--profile", "--db", db)
+        assert done.code == 0, done.stderr
+    plain = cli("bench", fixtures / "tiny_mobilenetv2_fp32.onnx", "-t", "1", "--runs", "10", "--db", db)
+    assert plain.code == 0 and "where the time goes" not in plain.stdout
+    result = cli("report", "--bench", "1", "--bench", "2", "--bench", "3", "--db", db, "--out", tmp_path / "m.html")
+    assert result.code == 0, result.stderr
+    page, markdown = (tmp_path / "m.html").read_text(), (tmp_path / "m.md").read_text()
+    assert page.count('src="data:image/png;base64,') == 1 and (tmp_path / "m_op_kinds.png").stat().st_size > 5000
+    assert "#3: no op profile (measured without --profile)" in page and "no roofline" in page  # no peak stored
+    assert markdown.count("## Slowest layers of #") == 2 and "## Fastest measurement per op kind" in markdown
+    kinds = markdown.split("## Where the time goes")[1].split("\n\n")[1].splitlines()
+    assert len(kinds) == 4 and "onnxruntime" in kinds[2] and "openvino" in kinds[3]  # header, rule, two rows
+    missing = cli("report", "--bench", "9", "--db", db)
+    assert missing.code == 1 and "no benchmark with id 9" in missing.stderr and "Traceback" not in missing.stderr
+    both = cli("report", "--bench", "1", "--sweep", tmp_path, "--db", db)
+    assert both.code != 0 and "give --sweep or --bench, not both" in both.stderr

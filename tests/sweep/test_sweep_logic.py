@@ -229,9 +229,12 @@ def test_family_report(families: tuple[Path, dict, list[str]], cli, tmp_path: Pa
 @pytest.fixture(scope="module")
 def runtimes(tmp_path_factory: pytest.TempPathFactory, target: KnownLatencyTarget) -> tuple[Path, dict, list[str]]:  # type: ignore[type-arg]
     """One width in ONNX and OpenVINO, fp32 and int8; the target runs int8 2x faster in ONNX, 2x slower in
-    OpenVINO. A two-step model is no test of the int8 gate (tests/exporters): it is opened wide."""
+    OpenVINO. A two-step model is no test of the int8 gate (tests/exporters): it is opened wide. Candidates are
+    profiled (sweep --profile) by the runtimes' real profilers."""
     work = tmp_path_factory.mktemp("runtimes")
-    cfg = config(100.0, widths=[0.5], format="onnx,openvino", precision="fp32,int8", max_drop=100.0, calib_size=32)
+    cfg = config(
+        100.0, widths=[0.5], format="onnx,openvino", precision="fp32,int8", max_drop=100.0, calib_size=32, profile=True
+    )
     summary, log = sweep(work, cfg, target, trainer := TwoStepTrainer())
     assert trainer.trained == [("mobilenetv2_w0.5_r32", False)]  # one training, shared by the four lanes
     return work, summary, log
@@ -284,3 +287,42 @@ def test_runtimes_report_names_the_fastest_per_width(
     assert "Fastest runtime and precision per width" in page and "onnx int8" in page
     for verdict in summary["int8_vs_fp32"]:
         assert html.escape(int8_sentence(verdict)) in page
+
+
+def test_profiled_lanes_report_where_the_time_goes_and_the_fastest_lane_per_op_kind(
+    runtimes: tuple[Path, dict, list[str]], cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def, type-arg]
+    from edgeconv.report.lanes import lane_label
+
+    work, summary, log = runtimes
+    candidates = summary["selection"]["candidates"]
+    with open_store(work / "results.sqlite") as store:
+        for candidate in candidates:
+            profile = candidate["profile"]
+            assert {"pointwise conv", "depthwise conv"} <= set(profile["by_kind"]) and len(profile["slowest"]) == 10
+            assert profile["slowest"][0]["ms"] == max(layer["ms"] for layer in profile["slowest"])
+            sidecar = json.loads(Path(candidate["artifact_path"] + ".json").read_text())
+            assert sum(kind["macs"] for kind in profile["by_kind"].values()) == sidecar["model"]["macs"]  # every MAC
+            stored = store.find_benches(candidate["artifact_sha256"], "known0000000000", 1)
+            assert len(stored) == CONFIRM_SAMPLES  # the profiled measurement is one of the three
+            assert sum(result.profile is not None for _, result in stored) == 1
+    assert sum(line.startswith("profile mobilenetv2_w0.5_r32_") for line in log) == 4
+    result = cli("report", "--sweep", work / "out", "--out", tmp_path / "report.html")
+    assert result.code == 0, result.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 3 and (tmp_path / "report_op_kinds.png").stat().st_size > 5000
+    assert "Where the time goes" in page and "Slowest layers of" in page and "time in depthwise convs" in page
+    markdown = (tmp_path / "report.md").read_text()
+    table = markdown.split("## Fastest lane per op kind")[1].split("\n\n")[1].splitlines()
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    row = next(line for line in table if line.startswith("| depthwise conv |"))
+    cells = dict(zip(header, (cell.strip() for cell in row.strip("|").split("|")), strict=True))
+    rates = {}
+    for entry in summary["lanes"]:
+        (own,) = [c for c in candidates if (c["format"], c["precision"]) == (entry["format"], entry["precision"])]
+        depthwise = own["profile"]["by_kind"]["depthwise conv"]
+        rates[lane_label(entry, summary)] = depthwise["macs"] / depthwise["ms"] / 1e6
+    assert cells["unit"] == "GMAC/s" and cells["fastest"] == max(rates, key=rates.__getitem__)
+    assert all(float(cells[lane]) == pytest.approx(rate, abs=0.05) for lane, rate in rates.items())
+    lane_page = (work / "out" / "onnx-int8" / "report.html").read_text()
+    assert lane_page.count('src="data:image/png;base64,') == 3 and "Slowest layers of" in lane_page

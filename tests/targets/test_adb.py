@@ -17,7 +17,7 @@ from edgeconv.targets.adb import AdbTarget
 from edgeconv.targets.measure_options import MeasureOptions
 from edgeconv.targets.native_benchmark import NativeBenchmarkError, parse_native
 from edgeconv.targets.runners import tool_command
-from edgeconv.targets.transport import ShellTransport
+from edgeconv.targets.transport import ShellTransport, TransportError
 
 OUTPUTS = Path(__file__).parent.parent / "fixtures" / "benchmark_model"
 
@@ -116,6 +116,31 @@ def test_measurement_with_litert_benchmark_as_the_device_tool(tmp_path: Path, ti
     assert len(target.shell.pushed) == 2  # type: ignore[attr-defined]
     with pytest.raises(UsageError, match="cooldown, spinning does not apply to adb://emulator-5554"):
         target.measure(tiny_tflite, MeasureOptions(1, settings, cooldown=1.0, runtime={"spinning": False}))
+
+
+def test_op_profile_over_adb_is_asked_for_pushed_and_parsed(tmp_path: Path, tiny_tflite: Path) -> None:
+    """The adb path end to end through this machine's shell as the phone's: the tool is pushed, asked for its op
+    profile, and its output parsed into the result. No benchmark_model binary runs here: the device tool replays
+    the real output of one run with --enable_op_profiling=true (MobileNetV1 on a RISC-V board, the fixture's cited
+    source), and refuses a command line without that flag or without the pushed model."""
+    replay = tmp_path / "benchmark_model"
+    fixture = OUTPUTS / "tflite_op_profiling_riscv.txt"
+    replay.write_text(
+        "#!/bin/sh\n"
+        'case " $* " in *" --enable_op_profiling=true "*) ;; *) echo "no profiling asked" >&2; exit 2;; esac\n'
+        'for arg in "$@"; do case "$arg" in --graph=*) test -s "${arg#--graph=}" || exit 3;; esac; done\n'
+        f"grep -v '^#' {fixture}\n"
+    )
+    replay.chmod(0o755)
+    target = phone(tmp_path, replay)
+    result = target.measure(tiny_tflite, MeasureOptions(1, BenchSettings(warmup_runs=1, runs=50), profile=True))
+    profile = result.profile
+    assert profile is not None and profile["profiler"].startswith("benchmark_model")
+    assert profile["by_kind"]["depthwise conv"]["layers"] == 13 and len(profile["layers"]) == 31
+    assert profile["coverage"] == pytest.approx(2949.9 / 2950.34, abs=1e-3)  # ops sum against the tool's mean
+    assert result.latency_ms.mean == pytest.approx(2950.34) and len(target.shell.pushed) == 2  # type: ignore[attr-defined]
+    with pytest.raises(TransportError, match="no profiling asked"):  # no --profile, no flag: the replay refuses
+        target.measure(tiny_tflite, MeasureOptions(1, BenchSettings(warmup_runs=1, runs=50)))
 
 
 def test_bad_adb_use_is_one_line(tmp_path: Path, tiny_onnx: Path, tiny_tflite: Path, cli) -> None:  # type: ignore[no-untyped-def]
