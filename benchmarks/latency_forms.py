@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from edgeconv.models.factory import latency_features, shape_only_model
+from edgeconv.report.page import markdown_table
 from edgeconv.sweep.latency_model import LatencyModel, Point
 
 RESULTS = Path(__file__).parent / "results"
@@ -29,19 +30,24 @@ def main() -> None:
     summary = LatencyModel().fit(points).summary()
     record = {"source": "results/sweep.json grid_errors", "command": grid["command"], **summary}
     (RESULTS / "latency_forms.json").write_text(json.dumps(record, indent=2) + "\n")
+    rows = [
+        [
+            name,
+            form["formula"],
+            f"{form['loo_median_abs_error']:.1%}",
+            f"{form['loo_max_abs_error']:.1%}",
+            f"{form['loo_within_10pct']:.0%}",
+        ]
+        for name, form in summary["forms"].items()
+    ]
+    headers = ["form", "formula", "leave-one-out median error", "max", "within 10%"]
     lines = [
         "# Latency model: whole-model against per-op-kind features",
         "",
         f"{len(points)} measured grid points of `{grid['command']}` (benchmarks/results/sweep.json).",
         "",
-        "| form | formula | leave-one-out median error | max | within 10% |",
-        "|---|---|---|---|---|",
+        markdown_table(headers, rows),
     ]
-    for name, form in summary["forms"].items():
-        lines.append(
-            f"| {name} | {form['formula']} | {form['loo_median_abs_error']:.1%} | {form['loo_max_abs_error']:.1%} "
-            f"| {form['loo_within_10pct']:.0%} |"
-        )
     lines += ["", f"In use: **{summary['form']}** (the per-op-kind form only where its error is lower)."]
     (RESULTS / "latency_forms.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -99,6 +99,19 @@ def gemm_peaks(threads: int, repeats: int = 20) -> dict[str, dict[str, float]]:
     return found
 
 
+def _runtime_versions() -> list[str]:
+    """``onnxruntime 1.x`` and, where installed, ``openvino 2025.x``: the runtimes the peaks were measured with."""
+    import importlib.metadata
+
+    found = []
+    for name in ("onnxruntime", "openvino"):
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
 def saturating_u8s8_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for uint8 ``a`` and int8 ``b`` as x86 CPUs without VNNI compute it (``vpmaddubsw``): each pair
     of neighbouring products along k is summed and saturated to int16 before the int32 accumulation."""
@@ -153,7 +166,6 @@ def measure_peak(threads: list[int] | None = None, repeats: int = 20) -> dict[st
     counts = threads or default_thread_counts()
     if any(t < 1 for t in counts):
         raise UsageError("thread counts must be >= 1")
-    import onnxruntime as ort
 
     from edgeconv.runtime.limits import DEPTHWISE_SHAPES, bandwidth_by_size, bandwidth_gbs, depthwise_peaks
 
@@ -172,7 +184,7 @@ def measure_peak(threads: list[int] | None = None, repeats: int = 20) -> dict[st
         }
     shapes = " and ".join(f"{channels} channels at {size} x {size}" for channels, size in DEPTHWISE_SHAPES)
     return {
-        "runtime": f"onnxruntime {ort.__version__}",
+        "runtime": ", ".join(_runtime_versions()),
         "gemm": f"MatMulInteger uint8 x int8 and MatMul float32, {GEMM_SIZE}^3 (onnxruntime); a {GEMM_SIZE}^3 MatMul "
         f"and a 3x3 convolution of 256 channels at 28 x 28 with constant weights, FakeQuantize-d for int8 "
         f"(OpenVINO); best of {repeats}, best runtime",

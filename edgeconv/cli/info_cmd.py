@@ -54,6 +54,11 @@ def print_peak(peak: dict[str, Any]) -> None:
         bandwidth = f"{figures['bandwidth_gbs']:.1f}" if "bandwidth_gbs" in figures else "not measured"
         table.add_row(threads, f"{int8:.1f}", f"{fp32:.1f}", f"{int8 / fp32:.2f}x", depthwise, bandwidth)
     out.print(table)
+    for threads, figures in peak["threads"].items():
+        runtimes = figures.get("gemm_by_runtime") or {}
+        if len(runtimes) > 1:
+            each = "; ".join(f"{name} {f['int8']:.1f} / {f['fp32']:.1f}" for name, f in runtimes.items())
+            out.print(f"GEMM int8 / fp32 GMAC/s per runtime at {threads} thread(s): {each} (the peak is the best)")
     out.print(f"int8 arithmetic on full-range inputs: {peak.get('int8_arithmetic', 'not measured')}")
     for note in peak_notes(peak):
         err.print(f"note: {note}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgeconv.errors import UsageError
@@ -115,6 +116,20 @@ def test_depthwise_model_is_what_the_onnx_package_reads() -> None:
         (node,) = model.graph.node
         assert node.op_type == ("QLinearConv" if int8 else "Conv")
         assert {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}["group"] == 32
+        assert [i.name for i in model.graph.input] == ["x"]  # constant weights, as in an exported model
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    model_bytes = depthwise_conv_model(8, 6, False)
+    (weights,) = [numpy_helper.to_array(t) for t in onnx.load_from_string(model_bytes).graph.initializer]
+    x = np.random.default_rng(3).standard_normal((1, 8, 6, 6)).astype(np.float32)
+    (y,) = ort.InferenceSession(model_bytes).run(None, {"x": x})
+    padded = np.pad(x[0], ((0, 0), (1, 1), (1, 1)))
+    expected = np.zeros((8, 6, 6), np.float32)
+    for dy in range(3):
+        for dx in range(3):  # each channel convolved with its own 3x3 filter, same padding
+            expected += weights[:, 0, dy, dx, None, None] * padded[:, dy : dy + 6, dx : dx + 6]
+    np.testing.assert_allclose(y[0], expected, rtol=1e-5, atol=1e-5)
 
 
 def test_device_limits_are_real_measurements() -> None:

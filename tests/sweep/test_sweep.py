@@ -130,6 +130,14 @@ def test_report_of_stored_measurements_shows_their_profiles_side_by_side(cli, tm
     assert markdown.count("## Slowest layers of #") == 2 and "## Fastest measurement per op kind" in markdown
     kinds = markdown.split("## Where the time goes")[1].split("\n\n")[1].splitlines()
     assert len(kinds) == 4 and "onnxruntime" in kinds[2] and "openvino" in kinds[3]  # header, rule, two rows
+    with open_store(db) as store:
+        stored = store.bench_result(2).profile
+    assert stored is not None
+    pointwise = stored["by_kind"]["pointwise conv"]
+    header = [cell.strip() for cell in kinds[0].strip("|").split("|")]
+    row = dict(zip(header, (cell.strip() for cell in kinds[3].strip("|").split("|")), strict=True))
+    assert row["pointwise conv ms (share, efficiency)"] == f"{pointwise['ms']:.3f} ({pointwise['share']:.0%}, -)"
+    assert row["ops sum ms (/ p50)"].startswith(f"{stored['profiled_ms']:.3f} ")
     missing = cli("report", "--bench", "9", "--db", db)
     assert missing.code == 1 and "no benchmark with id 9" in missing.stderr and "Traceback" not in missing.stderr
     both = cli("report", "--bench", "1", "--sweep", tmp_path, "--db", db)

@@ -326,3 +326,18 @@ def test_profiled_lanes_report_where_the_time_goes_and_the_fastest_lane_per_op_k
     assert all(float(cells[lane]) == pytest.approx(rate, abs=0.05) for lane, rate in rates.items())
     lane_page = (work / "out" / "onnx-int8" / "report.html").read_text()
     assert lane_page.count('src="data:image/png;base64,') == 3 and "Slowest layers of" in lane_page
+
+
+def test_a_repeated_profiled_sweep_reuses_the_stored_profiles(
+    runtimes: tuple[Path, dict, list[str]], target: KnownLatencyTarget, tmp_path: Path
+) -> None:  # type: ignore[type-arg]
+    work, summary, _ = runtimes
+    again = copy_of((work, summary), tmp_path, "again")
+    measured = len(target.measured)
+    cfg = config(
+        100.0, widths=[0.5], format="onnx,openvino", precision="fp32,int8", max_drop=100.0, calib_size=32, profile=True
+    )
+    repeated, _ = sweep(again, cfg, target, TwoStepTrainer())
+    assert len(target.measured) == measured  # nothing measured again: the profiles came from the database
+    profiles = {c["artifact_name"]: c["profile"] for c in summary["selection"]["candidates"]}
+    assert {c["artifact_name"]: c["profile"] for c in repeated["selection"]["candidates"]} == profiles
