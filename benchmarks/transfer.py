@@ -2,16 +2,17 @@
 
 For each family and width, held-out top-1 after the same number of epochs of:
   (a) scratch          random initialisation, edgeconv's from-scratch recipe
-  (b) first-k          derived from the pretrained width keeping each layer's first channels, then fine-tuned
-  BN scale             derived keeping the channels with the largest BatchNorm scale |gamma|, then fine-tuned
-  (c) scale x use      derived keeping the channels with the largest |gamma| times the L1 norm of the weights
-                       that read them (edgeconv's default), then fine-tuned
-  activation           derived keeping the channels whose outputs vary most on the training images
-  (d) distilled        (c) made from the pretrained width fine-tuned on the task (the teacher) rather than from
-                       the pretrained file, then trained on the teacher's soft targets too: ``sweep --distil``
-                       (its ``FitTrainer`` with the teacher's checkpoint)
-and, before any fine-tuning, each derivation made from the teacher itself (its head knows the task) with only
-its BatchNorm statistics recalibrated on the training images.
+  (b) first-k          derived from the teacher (the pretrained width fine-tuned on the task) keeping each layer's
+                       first channels, weights copied, then fine-tuned
+  (c) importance       derived from the teacher keeping the channels with the largest |gamma| times the L1 norm of
+                       the weights that read them, every channel-mixing layer then refitted by least squares to
+                       the teacher's outputs on the training images (edgeconv's derivation), then fine-tuned:
+                       ``sweep --distil --kd-alpha 0``
+  (d) distilled        (c), trained on the teacher's soft targets too: ``sweep --distil``
+  (c) from the file    (c)'s derivation made from the pretrained file itself (its head does not know the task),
+                       then fine-tuned: ``sweep --weights`` without ``--distil``
+and, before any fine-tuning, (b) and (c) with only their BatchNorm statistics recalibrated on the training
+images (their head is the teacher's, so it knows the task).
 
 Batches of 16: 100-200 training images give 7-13 steps an epoch; at batch 64 the same 12 epochs were 24-48
 steps, and one seed's teacher could land 27 points from another's.
@@ -39,10 +40,8 @@ import numpy as np
 import torch
 
 from edgeconv.atomic import write_bytes, write_json
-from edgeconv.checkpoint import load_checkpoint
 from edgeconv.data import DataSplits, ImageSet, load_data
 from edgeconv.models import create_model
-from edgeconv.models.derive import derive_weights, recalibrate_batchnorm
 from edgeconv.models.registry import get_spec
 from edgeconv.runtime.device import device_info
 from edgeconv.sweep.trainer import FitTrainer
@@ -52,9 +51,8 @@ from edgeconv.train.transfer import initialise, training_images
 
 RESULTS = Path(__file__).parent / "results"
 WIDTHS = [0.35, 0.5, 0.75, 1.0]
-CRITERIA = ("first-k", "batchnorm-scale", "scale-and-use", "activation")
 IMPORTANCE = "scale-and-use"  # (c): edgeconv's default criterion
-METHODS = ("scratch", *CRITERIA, "distilled")
+METHODS = ("scratch", "first-k", "importance", "distilled", "from-file")  # (a)-(d), then (c) from the file
 
 
 def few_shot(data: DataSplits, classes: list[int], per_class: int, seed: int) -> DataSplits:
@@ -104,12 +102,15 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
             "init": init,
         }
 
-    def train(name: str, width: float, criterion: str | None) -> dict:
+    def train(name: str, width: float, source: Path | None, criterion: str = IMPORTANCE, refit: bool = True) -> dict:
         started = time.perf_counter()
         net = create_model(family, width, classes, resolution, seed=config.seed)
-        record = initialise(net, str(weights), training_images(task), None, criterion) if criterion else {}
-        result = fit(net, task, config, out / f"{name}_{width:g}", pretrained=criterion is not None)
-        return row(name, width, result.best, started, record.get("origin", "scratch"))
+        record = initialise(net, str(source), training_images(task), None, criterion, refit) if source else {}
+        before = accuracy(net, task) if source else None
+        result = fit(net, task, config, out / f"{name}_{width:g}", pretrained=source is not None)
+        made = row(name, width, result.best, started, record.get("origin", "scratch"))
+        refitted = record.get("derivation", {}).get("reconstructed_layers")
+        return {**made, "before_finetune_top1": before, "refitted": refitted}
 
     def distil(width: float, teacher: Path) -> dict:
         started = time.perf_counter()
@@ -118,23 +119,21 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
         best = json.loads(checkpoint.with_suffix(".train.json").read_text())["best"]
         return row("distilled", width, best, started, "derived from the teacher")
 
-    yield train(IMPORTANCE, 1.0, IMPORTANCE)  # the pretrained width fine-tuned: the teacher
-    teacher_file = out / f"{IMPORTANCE}_1" / f"{family}_w1_r{resolution}.pt"
-    teacher, _ = load_checkpoint(teacher_file)
+    yield train("teacher", 1.0, weights)  # the pretrained width fine-tuned on the task
+    teacher = out / "teacher_1" / f"{family}_w1_r{resolution}.pt"
     yield train("scratch", 1.0, None)
     for width in [w for w in widths if w < 1.0]:
-        for criterion in CRITERIA:
-            derived = create_model(family, width, classes, resolution, seed=config.seed)
-            derive_weights(teacher, derived, family, criterion, training_images(task)())
-            recalibrate_batchnorm(derived, training_images(task)())
-            yield {**train(criterion, width, criterion), "before_finetune_top1": accuracy(derived, task)}
+        yield train("first-k", width, teacher, "first-k", refit=False)
+        yield train("importance", width, teacher)
+        yield train("from-file", width, weights)
         yield train("scratch", width, None)
-        yield distil(width, teacher_file)
+        yield distil(width, teacher)
 
 
 def mean_of(rows: list[dict[str, Any]], family: str, width: float, method: str, key: str = "val_top1") -> str:
     """The mean of ``key`` over the seeds' rows of one cell, as a percentage ('-' when there are none)."""
-    values = [r[key] for r in rows if (r["family"], r["width"], r["method"]) == (family, width, method) and key in r]
+    cell = [r for r in rows if (r["family"], r["width"], r["method"]) == (family, width, method)]
+    values = [r[key] for r in cell if r.get(key) is not None]
     return f"{np.mean(values):.1%}" if values else "-"
 
 
@@ -146,25 +145,27 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['resolution']} px, seeds "
         f"{result['seeds']}; held-out top-1 (mean over seeds). Machine: {result['machine']}.",
         "",
-        "| family | width | (a) scratch | (b) first-k | BN scale | (c) scale x use | activation | (d) distilled "
-        "| (b) before | BN scale before | (c) before | activation before |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| family | width | (a) scratch | (b) first-k | (c) importance | (d) distilled | (c) from the file "
+        "| (b) before | (c) before |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     rows = result["rows"]
     for family in result["sources"]:
         for width in sorted({r["width"] for r in rows if r["family"] == family}):
-            # at width 1.0 there is nothing to derive: (b), (c) and (d) are the pretrained width fine-tuned
-            tuned = [mean_of(rows, family, width, m if width < 1.0 else IMPORTANCE) for m in METHODS[1:]]
-            before = [mean_of(rows, family, width, m, "before_finetune_top1") for m in CRITERIA]
-            cells = [mean_of(rows, family, width, "scratch"), *tuned, *before]
+            if width >= 1.0:  # nothing to derive: the pretrained width fine-tuned is the teacher
+                cells = [mean_of(rows, family, width, "scratch"), mean_of(rows, family, width, "teacher")]
+                cells += ["(teacher)"] * 3 + ["-"] * 2
+            else:
+                cells = [mean_of(rows, family, width, m) for m in METHODS]
+                cells += [mean_of(rows, family, width, m, "before_finetune_top1") for m in ("first-k", "importance")]
             lines.append(f"| {family} | {width:g} | " + " | ".join(cells) + " |")
     lines += ["", "Pretrained weights:", ""] + [f"- {family}: {text}" for family, text in result["sources"].items()]
     lines += [
         "",
-        "At width 1.0, (b), (c) and (d) are the pretrained width fine-tuned (the teacher). (d): derived from the",
-        "teacher by (c)'s criterion, its head kept, then fine-tuned on the teacher's soft targets as well",
-        f"(kd-alpha {result['kd_alpha']}, T {result['kd_temperature']}). 'before': derived from the teacher and",
-        "BatchNorm-recalibrated on the training images, no gradient step.",
+        "At width 1.0 the (b) column is the pretrained width fine-tuned: the teacher (b), (c) and (d) derive from.",
+        f"(d): (c) trained on the teacher's soft targets as well (kd-alpha {result['kd_alpha']}, T",
+        f"{result['kd_temperature']}). 'before': derived from the teacher and BatchNorm-recalibrated on the",
+        "training images, no gradient step.",
     ]
     return "\n".join(lines) + "\n"
 

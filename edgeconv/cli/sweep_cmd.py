@@ -172,8 +172,9 @@ def sweep_config(
 @click.option(
     "--distil",
     is_flag=True,
-    help="Fine-tune a teacher first (the published width with pretrained --weights, else the widest finalist); "
-    "every other finalist starts from its channels and distils from it.",
+    help="Every finalist also learns from a teacher's soft targets. With pretrained --weights the teacher is "
+    "the weights' own width, fine-tuned once (every finalist derives from it with or without --distil); "
+    "without, the widest finalist, which the others then derive from.",
 )
 @click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")
 @click.option(

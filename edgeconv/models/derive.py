@@ -17,7 +17,9 @@ are constant on them whatever their |gamma|; ``first-k``: the first channels (th
 shared by several BatchNorms sums their scores, each divided by its mean so that every layer of a stage counts
 alike; a space without a BatchNorm (a squeeze-excite reduction) ranks by the L1 norm of the filters that
 produce it.
-Kept channels stay in their original order, so a derivation at equal width is the identity.
+Kept channels stay in their original order, so a derivation at equal width is the identity. Given the user's
+images (``refit_on``), every channel-mixing layer is then refitted by least squares to the wide network's outputs
+(``edgeconv.models.reconstruct``): selection decides which channels stay, the refit makes up for those that go.
 
 ShuffleNetV2's split and shuffle move a channel to another position at every unit; ``derive_shuffle`` keeps, for
 each of its channels, one of the wide network's that meets the same units. Channel concatenation (DenseNet,
@@ -37,6 +39,7 @@ from torch import fx, nn
 from edgeconv.errors import UsageError
 from edgeconv.models.channel_scores import ChannelSpaces, DeriveError, importance, input_variances
 from edgeconv.models.derive_shuffle import Importance, Selection, ShuffleSelection
+from edgeconv.models.reconstruct import Batches, reconstruct
 from edgeconv.models.shufflenetv2 import ShuffleNetV2
 
 _PASS_MODULES = (
@@ -136,10 +139,13 @@ def derive_weights(
     family: str,
     criterion: str = CRITERIA[0],
     batches: Iterable[torch.Tensor] | None = None,
+    refit_on: Batches | None = None,
 ) -> dict[str, Any]:
     """Load into ``target`` the weights of ``source`` (the same family, as wide or wider in every layer), keeping
     in every channel space the most important channels (``first-k``: the first ones, the naive baseline;
-    ``activation``: by their output's spread on ``batches``, the user's images); returns what was done."""
+    ``activation``: by their output's spread on ``batches``, the user's images); with ``refit_on`` (batches of the
+    user's images), every channel-mixing layer is then refitted to the wide network's outputs
+    (``edgeconv.models.reconstruct``). Returns what was done."""
     if criterion not in CRITERIA:
         raise UsageError(f"derivation criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
     if criterion == "activation" and batches is None:
@@ -155,7 +161,8 @@ def derive_weights(
     for name, (inputs, outputs) in selection.items():
         state.update(_select(name, modules[name], inputs, outputs))
     target.load_state_dict(state, strict=True)
-    return {"criterion": criterion, "channel_spaces": spaces, "narrowed": narrowed}
+    refitted = reconstruct(target, source, selection, refit_on) if refit_on is not None else {}
+    return {"criterion": criterion, "channel_spaces": spaces, "narrowed": narrowed, **refitted}
 
 
 def _traced_selection(

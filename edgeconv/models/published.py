@@ -147,8 +147,10 @@ def describe_init(init: dict[str, Any]) -> str:
         return f"published {init['source']} (width {init['width']:g}{head})"
     if origin == "derived":
         where = init["source"] if init["source"] != "file" else Path(init["path"]).name
-        criterion = (init.get("derivation") or {}).get("criterion", "")
-        return f"derived from {where} width {init['derived_from_width']:g} ({criterion}{head})"
+        derivation = init.get("derivation") or {}
+        refitted = ", refitted" if derivation.get("reconstructed_layers") else ""
+        how = f"{derivation.get('criterion', '')}{refitted}{head}"
+        return f"derived from {where} width {init['derived_from_width']:g} ({how})"
     if origin == "file":
         return f"{Path(init['path']).name} (matched by {init.get('matched_by', 'name')}{head})"
     return "random initialisation"

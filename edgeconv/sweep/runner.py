@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,9 @@ def run_sweep(
     edgeconv's own training with the plan's epochs and pretrained weights."""
     out_dir = Path(out_dir)
     config = plan.config
-    trainer = trainer or FitTrainer(config.train, config.weights, config.device, config.workers)
+    # a finalist derived from the fine-tuned pretrained width learns from its soft targets only with --distil
+    train = config.train if config.distil else replace(config.train, kd_alpha=0.0)
+    trainer = trainer or FitTrainer(train, config.weights, config.device, config.workers)
     device = target.device()
     problems: dict[str, Problem] = {}
     outcomes: list[LaneOutcome] = []

@@ -36,9 +36,8 @@ class FitTrainer:
 
     A student of ``teacher`` (a wider network of its family, already fine-tuned on ``data``) starts from the
     teacher's own channels, its head included, rather than from ``weights``, and learns from its soft targets
-    too: on few-shot digits (batch 16, 3 seeds) this beat the published weights plus distillation at every
-    width tried, MobileNetV2 and EfficientNet-lite0 at 0.35-0.75; ``benchmarks/results/transfer.md``, column (d),
-    compares it with the other initialisations."""
+    too unless ``config.kd_alpha`` is 0; ``benchmarks/results/transfer.md`` compares both with the other
+    initialisations."""
 
     config: TrainConfig = field(default_factory=TrainConfig)
     weights: str | None = None
@@ -49,7 +48,7 @@ class FitTrainer:
         """Fit ``net`` and return its best checkpoint."""
         weights = str(teacher) if teacher is not None else weights_for(self.weights, model_config(net)["model"])
         init = initialise_for(net, weights, data, log)
-        teacher_net = load_checkpoint(teacher)[0] if teacher is not None else None
+        teacher_net = load_checkpoint(teacher)[0] if teacher is not None and self.config.kd_alpha > 0 else None
         meta = {"init": init, "teacher": str(teacher) if teacher is not None else None}
         pretrained = init["origin"] != "scratch"
         result = fit(

@@ -2,7 +2,8 @@
 cache), or a local file; at the network's own width, or derived from a wider one of the same family.
 
 A derived network keeps, in every channel space, the channels the wider network relies on most
-(``edgeconv.models.derive``), then its BatchNorm statistics are recomputed on the user's training images.
+(``edgeconv.models.derive``), its channel-mixing layers are refitted to the wider network's outputs on the user's
+training images (``edgeconv.models.reconstruct``), then its BatchNorm statistics are recomputed on them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from edgeconv.train.pretrained import learnable_shapes, load_pretrained, read_we
 Log = Callable[[str], None]
 Calibration = Callable[[], Iterable[torch.Tensor]]
 CALIBRATION_IMAGES = 1024  # BatchNorm statistics settle within a few hundred images
+# each refitted layer runs both networks over them again. Measured (MobileNetV2 0.35 -> 0.25 on the digits, no
+# gradient step): 29% top-1 copied, 61% refitted on 256 images, 74% on all 1438
+RECONSTRUCTION_IMAGES = 512
 SCRATCH = {"origin": "scratch", "source": "random-init"}
 
 
@@ -42,7 +46,21 @@ def training_images(data: DataSplits, limit: int = CALIBRATION_IMAGES) -> Calibr
     return batches
 
 
-def _file_width(path: Path, family: str, width: float, num_classes: int) -> float | None:
+def reconstruction_images(calibration: Calibration, limit: int = RECONSTRUCTION_IMAGES) -> Calibration:
+    """The first ``limit`` images of ``calibration``'s batches."""
+
+    def batches() -> Iterable[torch.Tensor]:
+        left = limit
+        for batch in calibration():
+            if left <= 0:
+                return
+            yield batch[:left]
+            left -= len(batch)
+
+    return batches
+
+
+def file_width(path: Path, family: str, width: float, num_classes: int) -> float | None:
     """The width the weights in ``path`` were trained at: an edgeconv checkpoint records it; for other files,
     the narrowest of ``width``, the family's published widths and 1.0 whose tensor shapes (the classifier head
     aside) are the file's. None when none fits (then loading names the first tensor that does not)."""
@@ -74,12 +92,14 @@ def initialise(
     calibration: Calibration | None = None,
     log: Log | None = None,
     criterion: str = CRITERIA[0],
+    refit: bool = True,
 ) -> dict[str, Any]:
     """Load ``weights`` into ``net`` (built by ``create_model``), deriving them from a wider width when the
     weights are wider; returns the record that the checkpoint and the artifact sidecars keep under ``init``.
 
     ``calibration`` yields batches of prepared training images for the BatchNorm recalibration of a derived
-    network (without it, the wider network's statistics are kept)."""
+    network (without it, the wider network's statistics are kept) and, with ``refit``, for refitting its
+    channel-mixing layers on the first ``RECONSTRUCTION_IMAGES`` of them."""
     config = model_config(net)
     family, width = config["model"], float(config["width"])
     choice = choose_weights(weights, family, width, get_spec(family).weights)
@@ -91,7 +111,7 @@ def initialise(
         record |= {"source": entry.tag, "url": entry.url, "published_width": entry.width}
     else:
         path = choice.path or Path(weights)
-        source_width, layout = _file_width(path, family, width, config["num_classes"]), None
+        source_width, layout = file_width(path, family, width, config["num_classes"]), None
         record |= {"source": "file"}
     if source_width is not None and source_width < width - 1e-9:
         raise UsageError(f"{path.name} is {family} width {source_width:g}, narrower than width {width:g}")
@@ -102,12 +122,15 @@ def initialise(
     source = create_model(family, source_width, config["num_classes"], config["resolution"], seed=0)
     report = load_pretrained(source, path, layout)
     ranking_images = calibration() if calibration is not None and criterion == "activation" else None
-    derivation = derive_weights(source, net, family, criterion, ranking_images)
+    refit_on = reconstruction_images(calibration) if calibration is not None and refit else None
+    derivation = derive_weights(source, net, family, criterion, ranking_images, refit_on)
     seen = recalibrate_batchnorm(net, calibration()) if calibration is not None else 0
     if log:
+        refitted = derivation.get("reconstructed_layers")
         log(
             f"derived width {width:g} from {source_width:g} ({derivation['criterion']}, "
             f"{derivation['narrowed']} of {derivation['channel_spaces']} channel spaces narrowed"
+            + (f", {refitted} layers refitted" if refitted is not None else "")
             + (f", BatchNorm recalibrated on {seen} images)" if seen else ")")
         )
     return {

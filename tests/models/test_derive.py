@@ -3,6 +3,7 @@ architecture at the narrower one, the most important channels kept, and a traine
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from tiny_artifacts import TEST_MODEL
@@ -181,3 +182,74 @@ def test_what_is_not_covered_is_refused_in_one_line() -> None:
         derive_weights(trained_like("mobilenetv2", 0.5), create_model("mobilenetv2", 1.0, 10, 32), "mobilenetv2")
     with pytest.raises(DeriveError, match="differ in their inputs or classes"):
         derive_weights(trained_like("mobilenetv2", 1.0), create_model("mobilenetv2", 0.5, 5, 32), "mobilenetv2")
+
+
+def test_refitting_the_layers_on_images_recovers_most_of_a_trained_networks_accuracy() -> None:
+    """The committed MobileNetV2 0.35 narrowed to 0.25 as above, every channel-mixing layer refitted by least
+    squares to the wide network's outputs on 256 training images."""
+    source, meta = load_checkpoint(TEST_MODEL)
+    data, preprocessing = load_data("digits", 32), Preprocessing.from_dict(meta["preprocessing"])
+    some = data.train.subset(np.arange(256))
+    narrow = create_model("mobilenetv2", 0.25, 10, 32)
+    images = lambda: (x for x, _ in batches(some, preprocessing, 64))  # noqa: E731
+    report = derive_weights(source, narrow, "mobilenetv2", refit_on=images)
+    recalibrate_batchnorm(narrow, (x for x, _ in batches(data.train, preprocessing, 128)))
+    wide = dict(source.named_modules())
+    lost_inputs = [
+        name
+        for name, m in narrow.named_modules()
+        if (isinstance(m, nn.Conv2d) and m.groups == 1 and m.in_channels < wide[name].in_channels)
+        or (isinstance(m, nn.Linear) and m.in_features < wide[name].in_features)
+    ]
+    assert report["reconstructed_layers"] == len(lost_inputs) > 20  # not the depthwise ones, nor the stem
+    with torch.no_grad():
+        right = sum(int((narrow.eval()(x).argmax(1) == y).sum()) for x, y in batches(data.val, preprocessing, 256))
+    assert right / len(data.val) > 0.5  # measured 60.7% (29.2% with the weights copied; on all 1438 images 73.5%)
+
+
+class _Twin(nn.Module):
+    """A 3x3 convolution whose last four channels repeat its first four, read by a 3x3 convolution with a bias."""
+
+    def __init__(self, twins: int) -> None:
+        super().__init__()
+        self.conv_a, self.bn_a = nn.Conv2d(3, twins, 3, padding=1, bias=False), nn.BatchNorm2d(twins)
+        self.conv_b, self.head = nn.Conv2d(twins, 6, 3, padding=1), nn.Linear(6, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv_b(torch.relu(self.bn_a(self.conv_a(x))))
+        return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(torch.relu(x), 1), 1))
+
+
+def test_a_layer_whose_lost_inputs_repeat_kept_ones_is_refitted_to_the_same_output() -> None:
+    torch.manual_seed(0)
+    wide, narrow = _Twin(8).eval(), _Twin(4).eval()
+    with torch.no_grad():
+        wide.conv_a.weight[4:] = wide.conv_a.weight[:4]
+        wide.bn_a.weight.uniform_(0.5, 2.0)
+        wide.bn_a.weight[4:] = wide.bn_a.weight[:4]
+    images = [torch.randn(16, 3, 12, 12) for _ in range(4)]
+    copied = _Twin(4).eval()
+    derive_weights(wide, copied, "toy", "first-k")
+    report = derive_weights(wide, narrow, "toy", "first-k", refit_on=lambda: iter(images))
+    assert report["reconstructed_layers"] == 1  # conv_b; the head reads conv_b's six channels, all kept
+    x = torch.randn(8, 3, 12, 12)
+    error, before = ((narrow(x) - wide(x)).abs().max(), (copied(x) - wide(x)).abs().max())
+    assert error < 0.05 * before  # the refit adds the twin's weights to each kept channel's (up to the ridge)
+
+
+@pytest.mark.parametrize("family", ["mobilenetv3_small", "efficientnet_lite0", "resnet18", "shufflenetv2"])
+def test_refitted_layers_bring_every_covered_familys_outputs_closer_to_the_wide_networks(family: str) -> None:
+    """Squeeze-excite, residual stages and ShuffleNetV2's split and shuffle: each refitted layer reads the narrow
+    network's own inputs. Measured: 1e-9 to 1e-2 of the logits' variance refitted, 0.15 to 1.2 copied."""
+    wide = trained_like(family, 1.0)
+    torch.manual_seed(1)
+    images = [torch.randn(16, 3, 32, 32) for _ in range(2)]
+    copied, refitted = (create_model(family, 0.5, 10, 32).eval() for _ in range(2))
+    derive_weights(wide, copied, family)
+    report = derive_weights(wide, refitted, family, refit_on=lambda: iter(images))
+    assert report["reconstructed_layers"] > 10
+    x = torch.randn(16, 3, 32, 32)
+    with torch.no_grad():
+        y = wide(x)
+        errors = [float((net(x) - y).pow(2).mean() / y.var()) for net in (refitted, copied)]
+    assert errors[0] < 0.1 * errors[1]

@@ -23,7 +23,6 @@ from edgeconv.runtime.device import int8_path
 from edgeconv.runtime.formats import get_format
 from edgeconv.sweep import SweepConfig, plan_sweep, run_sweep
 from edgeconv.sweep.search import CONFIRM_SAMPLES
-from edgeconv.sweep.trainer import FitTrainer
 from edgeconv.train import TrainConfig
 
 WIDTHS = [0.25, 0.35, 0.5, 0.75, 1.0]
@@ -53,7 +52,9 @@ def config(budget_ms: float, **changes: Any) -> SweepConfig:
     return SweepConfig(budget_ms=budget_ms, **{**settings, **changes})
 
 
-def sweep(work: Path, cfg: SweepConfig, target: KnownLatencyTarget, trainer: TwoStepTrainer) -> tuple[dict, list]:  # type: ignore[type-arg]
+def sweep(
+    work: Path, cfg: SweepConfig, target: KnownLatencyTarget, trainer: TwoStepTrainer | None
+) -> tuple[dict, list]:  # type: ignore[type-arg]
     log: list[str] = []
     with open_store(work / "results.sqlite") as store:
         summary = run_sweep(plan_sweep(cfg), work / "out", store, target, log.append, trainer)
@@ -153,26 +154,28 @@ def test_distillation_teaches_the_narrower_finalists_from_the_widest(
     assert trainer.trained == [("mobilenetv2_w0.5_r32", False), ("mobilenetv2_w0.35_r32", True)]
 
 
-def test_pretrained_sweep_fine_tunes_every_finalist_from_the_published_width_and_distils_from_it(
-    tmp_path: Path, target: KnownLatencyTarget, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("distil", [False, True])
+def test_pretrained_sweep_fine_tunes_the_published_width_once_and_derives_every_finalist_from_it(
+    tmp_path: Path, target: KnownLatencyTarget, monkeypatch: pytest.MonkeyPatch, distil: bool
 ) -> None:
     """The published width (0.35 here) is fine-tuned once as the teacher; the narrower finalist is derived from
-    the teacher, fine-tuned and distilled; the candidates say where their weights came from."""
+    the teacher and fine-tuned, on its soft targets too with --distil; the candidates say where their weights
+    came from."""
     entry = place_as_mobilenetv2(tmp_path / "torch", monkeypatch)
     budget = (known_p90(target, "mobilenetv2", 0.25) + known_p90(target, "mobilenetv2", 0.35)) / 2
-    trainer = FitTrainer(TrainConfig(epochs=2), "imagenet")
-    cfg = config(budget, widths=[0.2, 0.25, 0.35], weights="imagenet", distil=True)
-    summary, log = sweep(tmp_path, cfg, target, trainer)
-    assert "teacher w0.35 r32: the pretrained width, fine-tuned once for every candidate" in log
+    cfg = config(budget, widths=[0.2, 0.25, 0.35], weights="imagenet", distil=distil, train=TrainConfig(epochs=2))
+    summary, log = sweep(tmp_path, cfg, target, None)  # edgeconv's own FitTrainer, as the CLI builds it
+    assert "teacher w0.35 r32: the pretrained width, fine-tuned once; every candidate derives from it" in log
+    assert f"train  w0.25 r32: 2 epochs ({'distilled' if distil else 'from the teacher'})" in log
     found = {c["width"]: c for c in summary["selection"]["candidates"]}
     teacher = tmp_path / "out" / "candidates" / "mobilenetv2_w0.35_r32" / "mobilenetv2_w0.35_r32.pt"
-    assert found[0.25]["weights_from"] == f"derived from {teacher.name} width 0.35 (scale-and-use)"
+    assert found[0.25]["weights_from"] == f"derived from {teacher.name} width 0.35 (scale-and-use, refitted)"
     assert load_checkpoint(teacher)[1]["init"]["source"] == entry.tag
     assert found[0.25]["top1"] > 0.35  # measured 0.47; from scratch, even four epochs reach 0.27
     meta = json.loads(
         (tmp_path / "out" / "candidates" / "mobilenetv2_w0.25_r32" / "mobilenetv2_w0.25_r32.train.json").read_text()
     )
-    assert meta["config"]["head_epochs"] == 1
+    assert meta["config"]["head_epochs"] == 1 and meta["config"]["kd_alpha"] == (0.5 if distil else 0.0)
 
 
 @pytest.fixture(scope="module")

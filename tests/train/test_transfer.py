@@ -157,7 +157,9 @@ def test_a_placed_file_loads_offline_and_derives_a_narrower_width_that_keeps_its
     assert record["batchnorm_recalibrated_on"] == 1024 and record["sha256"].startswith(placed.sha256)
     logits = predict(narrow, data.val, data.preprocessing)
     top1 = float((logits.argmax(1) == data.val.labels).mean())
-    assert top1 > 0.18  # measured 29.2% with no gradient step (chance: 10%; the 0.35 network: 99.2%)
+    assert record["derivation"]["reconstructed_layers"] > 20
+    # measured 67.1% with no gradient step, refitted on 512 images (copied only: 29.2%; chance: 10%; width 0.35: 99.2%)
+    assert top1 > 0.5
 
 
 def test_train_and_export_from_published_weights_record_the_source(placed, tmp_path: Path, cli) -> None:
