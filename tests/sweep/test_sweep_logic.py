@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from placed_weights import place_as_mobilenetv2
 from simulated import KnownLatencyTarget, TwoStepTrainer
+from tiny_artifacts import TEST_MODEL
 
 from edgeconv.checkpoint import load_checkpoint
 from edgeconv.fastest import int8_sentence
@@ -154,23 +155,24 @@ def test_distillation_teaches_the_narrower_finalists_from_the_widest(
     assert trainer.trained == [("mobilenetv2_w0.5_r32", False), ("mobilenetv2_w0.35_r32", True)]
 
 
-@pytest.mark.parametrize("distil", [False, True])
-def test_pretrained_sweep_fine_tunes_the_published_width_once_and_derives_every_finalist_from_it(
-    tmp_path: Path, target: KnownLatencyTarget, monkeypatch: pytest.MonkeyPatch, distil: bool
+@pytest.mark.parametrize(("distil", "weights"), [(False, "imagenet"), (True, "a file")])
+def test_pretrained_sweep_fine_tunes_the_weights_width_once_and_derives_every_finalist_from_it(
+    tmp_path: Path, target: KnownLatencyTarget, monkeypatch: pytest.MonkeyPatch, distil: bool, weights: str
 ) -> None:
-    """The published width (0.35 here) is fine-tuned once as the teacher; the narrower finalist is derived from
-    the teacher and fine-tuned, on its soft targets too with --distil; the candidates say where their weights
-    came from."""
+    """The pretrained width (0.35 here: published, or a local checkpoint) is fine-tuned once as the teacher; the
+    narrower finalist is derived from the teacher and fine-tuned, on its soft targets too with --distil; the
+    candidates say where their weights came from."""
     entry = place_as_mobilenetv2(tmp_path / "torch", monkeypatch)
+    source = "imagenet" if weights == "imagenet" else str(TEST_MODEL)
     budget = (known_p90(target, "mobilenetv2", 0.25) + known_p90(target, "mobilenetv2", 0.35)) / 2
-    cfg = config(budget, widths=[0.2, 0.25, 0.35], weights="imagenet", distil=distil, train=TrainConfig(epochs=2))
+    cfg = config(budget, widths=[0.2, 0.25, 0.35], weights=source, distil=distil, train=TrainConfig(epochs=2))
     summary, log = sweep(tmp_path, cfg, target, None)  # edgeconv's own FitTrainer, as the CLI builds it
     assert "teacher w0.35 r32: the pretrained width, fine-tuned once; every candidate derives from it" in log
     assert f"train  w0.25 r32: 2 epochs ({'distilled' if distil else 'from the teacher'})" in log
     found = {c["width"]: c for c in summary["selection"]["candidates"]}
     teacher = tmp_path / "out" / "candidates" / "mobilenetv2_w0.35_r32" / "mobilenetv2_w0.35_r32.pt"
     assert found[0.25]["weights_from"] == f"derived from {teacher.name} width 0.35 (scale-and-use, refitted)"
-    assert load_checkpoint(teacher)[1]["init"]["source"] == entry.tag
+    assert load_checkpoint(teacher)[1]["init"]["source"] == (entry.tag if weights == "imagenet" else "file")
     assert found[0.25]["top1"] > 0.35  # measured 0.47; from scratch, even four epochs reach 0.27
     meta = json.loads(
         (tmp_path / "out" / "candidates" / "mobilenetv2_w0.25_r32" / "mobilenetv2_w0.25_r32.train.json").read_text()
