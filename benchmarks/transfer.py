@@ -7,12 +7,16 @@ For each family and width, held-out top-1 after the same number of epochs of:
   (c) importance       derived from the teacher keeping the channels with the largest |gamma| times the L1 norm of
                        the weights that read them, every channel-mixing layer then refitted by least squares to
                        the teacher's outputs on the training images (edgeconv's derivation), then fine-tuned:
-                       ``sweep --distil --kd-alpha 0``
-  (d) distilled        (c), trained on the teacher's soft targets too: ``sweep --distil``
+                       ``sweep --weights``
+  (d) distilled        (c), trained on the teacher's soft targets too: ``sweep --weights --distil``
   (c) from the file    (c)'s derivation made from the pretrained file itself (its head does not know the task),
-                       then fine-tuned: ``sweep --weights`` without ``--distil``
+                       then fine-tuned: ``train --weights FILE --width w``
 and, before any fine-tuning, (b) and (c) with only their BatchNorm statistics recalibrated on the training
 images (their head is the teacher's, so it knows the task).
+
+(a) trains by the from-scratch recipe; the teacher and "from the file" by the transfer recipe (a head epoch,
+then everything); (b), (c) and (d) start from weights that already classify the task's classes, so they skip the head epoch and train at a third
+of the rate (``edgeconv.train.recipe.recipe_for``), as the sweep trains them.
 
 Batches of 16: 100-200 training images give 7-13 steps an epoch; at batch 64 the same 12 epochs were 24-48
 steps, and one seed's teacher could land 27 points from another's.
@@ -47,7 +51,8 @@ from edgeconv.runtime.device import device_info
 from edgeconv.sweep.trainer import FitTrainer
 from edgeconv.train import TrainConfig, fit
 from edgeconv.train.loop import predict
-from edgeconv.train.transfer import initialise, training_images
+from edgeconv.train.recipe import recipe_for
+from edgeconv.train.transfer import SCRATCH, initialise, training_images
 
 RESULTS = Path(__file__).parent / "results"
 WIDTHS = [0.35, 0.5, 0.75, 1.0]
@@ -105,9 +110,10 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
     def train(name: str, width: float, source: Path | None, criterion: str = IMPORTANCE, refit: bool = True) -> dict:
         started = time.perf_counter()
         net = create_model(family, width, classes, resolution, seed=config.seed)
-        record = initialise(net, str(source), training_images(task), None, criterion, refit) if source else {}
+        record = initialise(net, str(source), training_images(task), None, criterion, refit) if source else SCRATCH
         before = accuracy(net, task) if source else None
-        result = fit(net, task, config, out / f"{name}_{width:g}", pretrained=source is not None)
+        recipe, pretrained = recipe_for(config, record, task.class_names)
+        result = fit(net, task, recipe, out / f"{name}_{width:g}", pretrained=pretrained)
         made = row(name, width, result.best, started, record.get("origin", "scratch"))
         refitted = record.get("derivation", {}).get("reconstructed_layers")
         return {**made, "before_finetune_top1": before, "refitted": refitted}

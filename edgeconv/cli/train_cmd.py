@@ -112,6 +112,7 @@ def train_command(
     from edgeconv.train import distributed, fit
     from edgeconv.train.devices import device_count, placement
     from edgeconv.train.loop import epoch_line
+    from edgeconv.train.recipe import recipe_for
     from edgeconv.train.transfer import initialise_for
 
     if model is None:
@@ -132,6 +133,7 @@ def train_command(
         splits = load_data(data, resolution, val_fraction, config.seed, load=load)
     net = create_model(model, width, len(splits.class_names), resolution, seed=config.seed)
     init = initialise_for(net, weights, splits, lambda line: show.print(line))
+    config, pretrained = recipe_for(config, init, splits.class_names, lambda line: show.print(line))
     teacher_net = _teacher(teacher, splits.class_names)
     meta = {
         "init": init,
@@ -159,7 +161,6 @@ def train_command(
         def on_epoch(record: dict[str, Any]) -> None:
             show.print(epoch_line(record, config.epochs))
 
-        pretrained = init["origin"] != "scratch"
         with distributed.peers_lost_quietly():
             result = fit(
                 net, splits, config, out_dir, teacher_net, meta, on_step, on_epoch, pretrained, device, workers

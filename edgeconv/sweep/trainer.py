@@ -15,6 +15,7 @@ from edgeconv.data import DataSplits
 from edgeconv.models.factory import model_config
 from edgeconv.models.published import weights_for
 from edgeconv.train import TrainConfig, fit
+from edgeconv.train.recipe import recipe_for
 from edgeconv.train.transfer import initialise_for
 
 Log = Callable[[str], None]
@@ -50,9 +51,7 @@ class FitTrainer:
         init = initialise_for(net, weights, data, log)
         teacher_net = load_checkpoint(teacher)[0] if teacher is not None and self.config.kd_alpha > 0 else None
         meta = {"init": init, "teacher": str(teacher) if teacher is not None else None}
-        pretrained = init["origin"] != "scratch"
-        result = fit(
-            net, data, self.config, run_dir, teacher_net, meta, None, None, pretrained, self.device, self.workers
-        )
+        config, pretrained = recipe_for(self.config, init, data.class_names, log)
+        result = fit(net, data, config, run_dir, teacher_net, meta, None, None, pretrained, self.device, self.workers)
         log(f"val top-1 {result.best['val_top1']:.2%} in {result.seconds:.0f} s")
         return result.checkpoint

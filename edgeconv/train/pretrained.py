@@ -37,6 +37,7 @@ class LoadReport:
     tensors_loaded: int
     head_reinitialised: bool
     skipped: list[str] = field(default_factory=list)
+    trained_on: list[str] | None = None  # an edgeconv checkpoint's class names
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -121,14 +122,23 @@ def _read(path: Path) -> Any:
         raise ArtifactError(f"{path.name} is not a readable PyTorch file: {first_line(exc)}") from None
 
 
-def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
-    """The state dict in ``path`` and, for an edgeconv checkpoint, the model configuration it records."""
+def read_weights(
+    path: str | Path,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None, list[str] | None]:
+    """The state dict in ``path`` and, for an edgeconv checkpoint, the model configuration and the class names
+    it records (None for other files)."""
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"no such weights file: {path}")
     payload = _read(path)
-    config = payload.get("config") if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT else None
-    return _state_dict_of(payload, path), config if isinstance(config, dict) else None
+    ours = isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT
+    config = payload.get("config") if ours else None
+    names = payload.get("meta", {}).get("class_names") if ours and isinstance(payload.get("meta"), dict) else None
+    return (
+        _state_dict_of(payload, path),
+        config if isinstance(config, dict) else None,
+        [str(n) for n in names] if isinstance(names, list) else None,
+    )
 
 
 def learnable_shapes(state: dict[str, torch.Tensor]) -> list[tuple[int, ...]]:
@@ -140,7 +150,7 @@ def load_pretrained(model: nn.Module, path: str | Path, layout: str | None = Non
     """Copy the weights in ``path`` into ``model`` (in place); see the module docstring for the rules.
     ``layout`` ``name`` insists on matching tensor names, ``order`` on order and shape (None: whichever fits)."""
     path = Path(path)
-    source, _ = read_weights(path)
+    source, _, trained_on = read_weights(path)
     head = _head_names(model)
     mine, theirs = _learnable(model.state_dict()), _learnable(source)
     names_match = {k for k, _ in mine} == {k for k, _ in theirs}
@@ -176,4 +186,5 @@ def load_pretrained(model: nn.Module, path: str | Path, layout: str | None = Non
         tensors_loaded=len(mine) - len(skipped),
         head_reinitialised=bool(skipped),
         skipped=skipped,
+        trained_on=trained_on,
     )

@@ -66,7 +66,7 @@ def file_width(path: Path, family: str, width: float, num_classes: int) -> float
     aside) are the file's. None when none fits (then loading names the first tensor that does not)."""
     if not path.is_file():
         return None
-    state, config = read_weights(path)
+    state, config, _ = read_weights(path)
     if config is not None:
         if config.get("model") != family:
             raise UsageError(f"{path.name} holds {config.get('model')} weights, not {family}")
