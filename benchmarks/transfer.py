@@ -15,8 +15,9 @@ and, before any fine-tuning, (b) and (c) with only their BatchNorm statistics re
 images (their head is the teacher's, so it knows the task).
 
 (a) trains by the from-scratch recipe; the teacher and "from the file" by the transfer recipe (a head epoch,
-then everything); (b), (c) and (d) start from weights that already classify the task's classes, so they skip the head epoch and train at a third
-of the rate (``edgeconv.train.recipe.recipe_for``), as the sweep trains them.
+then everything); (b), (c) and (d) start from weights that already classify the task's classes, so they
+skip the head epoch and train at a third of the rate (``edgeconv.train.recipe.recipe_for``), as the sweep
+trains them.
 
 Batches of 16: 100-200 training images give 7-13 steps an epoch; at batch 64 the same 12 epochs were 24-48
 steps, and one seed's teacher could land 27 points from another's.
@@ -171,7 +172,9 @@ def markdown(result: dict[str, Any]) -> str:
         "At width 1.0 the (b) column is the pretrained width fine-tuned: the teacher (b), (c) and (d) derive from.",
         f"(d): (c) trained on the teacher's soft targets as well (kd-alpha {result['kd_alpha']}, T",
         f"{result['kd_temperature']}). 'before': derived from the teacher and BatchNorm-recalibrated on the",
-        "training images, no gradient step.",
+        "training images, no gradient step. Recipes: (a) from scratch; the teacher and '(c) from the file' one",
+        "head epoch, then everything; (b), (c) and (d) already classify the task's classes (the teacher's head):",
+        "no head epoch, a third of the rate, as a sweep trains its finalists (`edgeconv.train.recipe.recipe_for`).",
     ]
     return "\n".join(lines) + "\n"
 

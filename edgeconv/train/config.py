@@ -91,7 +91,8 @@ class TrainConfig:
         metadata={
             "flag": "--head-epochs",
             "min": 0,
-            "help": "With pretrained --weights: the first epochs train the new classifier head alone.",
+            "help": "With pretrained --weights: the first epochs train the new classifier head alone (none when "
+            "the weights were trained on the data's classes: they fine-tune at a third of the rate then).",
         },
     )
     backbone_lr_scale: float = field(

@@ -177,7 +177,10 @@ def test_pretrained_sweep_fine_tunes_the_weights_width_once_and_derives_every_fi
     meta = json.loads(
         (tmp_path / "out" / "candidates" / "mobilenetv2_w0.25_r32" / "mobilenetv2_w0.25_r32.train.json").read_text()
     )
-    assert meta["config"]["head_epochs"] == 1 and meta["config"]["kd_alpha"] == (0.5 if distil else 0.0)
+    # the finalist already classifies the digits (its teacher's head): no head epoch, a third of the rate
+    assert meta["config"]["head_epochs"] == 0 and meta["config"]["lr"] == pytest.approx(1e-3)
+    assert meta["config"]["kd_alpha"] == (0.5 if distil else 0.0)
+    assert "the weights were trained on these classes: no head phase, learning rate 0.001" in log
 
 
 @pytest.fixture(scope="module")
