@@ -225,6 +225,7 @@ def test_a_checkpoint_of_the_same_classes_fine_tunes_without_a_head_phase_at_a_t
     assert summary["best"]["val_top1"] > 0.75  # measured 86.9% and 88.6% (seeds 0, 1); 67% before training
 
     result = cli(*args, "--lr", "0.002", "-e", "1", "-o", tmp_path / "given")
+    assert result.code == 0, result.stderr
     record = json.loads(Path(json.loads(result.stdout)["checkpoint"]).with_suffix(".train.json").read_text())
     assert record["config"]["lr"] == pytest.approx(2e-3) and record["config"]["head_epochs"] == 0
 
