@@ -2,7 +2,8 @@
 
 For each family and width, held-out top-1 after the same number of epochs of:
   (a) scratch          random initialisation, edgeconv's from-scratch recipe
-  (b) first-k          derived from the teacher (the pretrained width fine-tuned on the task) keeping each layer's
+  (b) first-k          derived from the teacher (the pretrained width fine-tuned on the task, for twice the epochs
+                       as the sweep fine-tunes it: it is trained once for every width) keeping each layer's
                        first channels, weights copied, then fine-tuned
   (c) importance       derived from the teacher keeping the channels with the largest |gamma| times the L1 norm of
                        the weights that read them, every channel-mixing layer then refitted by least squares to
@@ -37,6 +38,7 @@ import argparse
 import json
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -49,6 +51,7 @@ from edgeconv.data import DataSplits, ImageSet, load_data
 from edgeconv.models import create_model
 from edgeconv.models.registry import get_spec
 from edgeconv.runtime.device import device_info
+from edgeconv.sweep.lane import TEACHER_EPOCHS_SCALE
 from edgeconv.sweep.trainer import FitTrainer
 from edgeconv.train import TrainConfig, fit
 from edgeconv.train.loop import predict
@@ -108,12 +111,14 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
             "init": init,
         }
 
-    def train(name: str, width: float, source: Path | None, criterion: str = IMPORTANCE, refit: bool = True) -> dict:
+    def train(
+        name: str, width: float, source: Path | None, criterion: str = IMPORTANCE, refit: bool = True, epochs: int = 0
+    ) -> dict:
         started = time.perf_counter()
         net = create_model(family, width, classes, resolution, seed=config.seed)
         record = initialise(net, str(source), training_images(task), None, criterion, refit) if source else SCRATCH
         before = accuracy(net, task) if source else None
-        recipe, pretrained = recipe_for(config, record, task.class_names)
+        recipe, pretrained = recipe_for(replace(config, epochs=epochs or config.epochs), record, task.class_names)
         result = fit(net, task, recipe, out / f"{name}_{width:g}", pretrained=pretrained)
         made = row(name, width, result.best, started, record.get("origin", "scratch"))
         refitted = record.get("derivation", {}).get("reconstructed_layers")
@@ -126,7 +131,7 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
         best = json.loads(checkpoint.with_suffix(".train.json").read_text())["best"]
         return row("distilled", width, best, started, "derived from the teacher")
 
-    yield train("teacher", 1.0, weights)  # the pretrained width fine-tuned on the task
+    yield train("teacher", 1.0, weights, epochs=TEACHER_EPOCHS_SCALE * config.epochs)  # as the sweep fine-tunes it
     teacher = out / "teacher_1" / f"{family}_w1_r{resolution}.pt"
     yield train("scratch", 1.0, None)
     for width in [w for w in widths if w < 1.0]:
@@ -169,7 +174,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", "Pretrained weights:", ""] + [f"- {family}: {text}" for family, text in result["sources"].items()]
     lines += [
         "",
-        "At width 1.0 the (b) column is the pretrained width fine-tuned: the teacher (b), (c) and (d) derive from.",
+        f"At width 1.0 the (b) column is the pretrained width fine-tuned for {result['teacher_epochs']} epochs (as a",
+        "sweep fine-tunes it once for the whole family): the teacher (b), (c) and (d) derive from.",
         f"(d): (c) trained on the teacher's soft targets as well (kd-alpha {result['kd_alpha']}, T",
         f"{result['kd_temperature']}). 'before': derived from the teacher and BatchNorm-recalibrated on the",
         "training images, no gradient step. Recipes: (a) from scratch; the teacher and '(c) from the file' one",
@@ -249,6 +255,7 @@ def main() -> None:
     result = {
         "task": task_text,
         "epochs": args.epochs,
+        "teacher_epochs": TEACHER_EPOCHS_SCALE * args.epochs,
         "batch_size": args.batch_size,
         "kd_alpha": TrainConfig().kd_alpha,
         "kd_temperature": TrainConfig().kd_temperature,

@@ -173,7 +173,8 @@ def sweep_config(
     "--distil",
     is_flag=True,
     help="Every finalist also learns from a teacher's soft targets. With pretrained --weights the teacher is "
-    "the weights' own width, fine-tuned once (every finalist derives from it with or without --distil); "
+    "the weights' own width, fine-tuned once for twice --epochs (every finalist derives from it with or "
+    "without --distil); "
     "without, the widest finalist, which the others then derive from.",
 )
 @click.option("--remeasure", is_flag=True, help="Measure again even when the database has a result.")

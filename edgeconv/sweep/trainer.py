@@ -4,7 +4,7 @@ edgeconv's own training (``edgeconv.train.fit`` with a ``TrainConfig``, from pre
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -22,10 +22,13 @@ Log = Callable[[str], None]
 
 
 class Trainer(Protocol):
-    """Trains ``net`` on ``data`` into ``run_dir`` (distilled from the checkpoint ``teacher`` if given); returns
-    the checkpoint (``run_dir/<stem>.pt``, with its ``<stem>.train.json`` record beside it)."""
+    """Trains ``net`` on ``data`` into ``run_dir`` (distilled from the checkpoint ``teacher`` if given), for
+    ``epochs`` instead of the configured number if given; returns the checkpoint (``run_dir/<stem>.pt``, with its
+    ``<stem>.train.json`` record beside it)."""
 
-    def __call__(self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: Path | None, log: Log) -> Path:
+    def __call__(
+        self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: Path | None, log: Log, epochs: int | None = None
+    ) -> Path:
         """Train and return the checkpoint's path."""
         ...
 
@@ -45,13 +48,16 @@ class FitTrainer:
     device: str = "auto"
     workers: int | None = None
 
-    def __call__(self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: Path | None, log: Log) -> Path:
+    def __call__(
+        self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: Path | None, log: Log, epochs: int | None = None
+    ) -> Path:
         """Fit ``net`` and return its best checkpoint."""
         weights = str(teacher) if teacher is not None else weights_for(self.weights, model_config(net)["model"])
         init = initialise_for(net, weights, data, log)
         teacher_net = load_checkpoint(teacher)[0] if teacher is not None and self.config.kd_alpha > 0 else None
         meta = {"init": init, "teacher": str(teacher) if teacher is not None else None}
-        config, pretrained = recipe_for(self.config, init, data.class_names, log)
+        config = replace(self.config, epochs=epochs) if epochs else self.config
+        config, pretrained = recipe_for(config, init, data.class_names, log)
         result = fit(net, data, config, run_dir, teacher_net, meta, None, None, pretrained, self.device, self.workers)
         log(f"val top-1 {result.best['val_top1']:.2%} in {result.seconds:.0f} s")
         return result.checkpoint

@@ -76,11 +76,14 @@ class KnownLatencyTarget:
 
 @dataclass
 class TwoStepTrainer:
-    """edgeconv's own ``fit``, one epoch on 128 training images (two steps); records what it trained."""
+    """edgeconv's own ``fit``, one epoch (whatever ``epochs`` asks) on 128 training images (two steps); records what it
+    trained."""
 
     trained: list[tuple[str, bool]] = field(default_factory=list)  # (run directory name, distilled?)
 
-    def __call__(self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: Path | None, log: Any) -> Path:
+    def __call__(
+        self, net: nn.Module, data: DataSplits, run_dir: Path, teacher: Path | None, log: Any, epochs: int | None = None
+    ) -> Path:
         self.trained.append((run_dir.name, teacher is not None))
         few = replace(data, train=data.train.subset(np.arange(128)))
         teacher_net = load_checkpoint(teacher)[0] if teacher is not None else None

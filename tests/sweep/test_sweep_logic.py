@@ -167,12 +167,15 @@ def test_pretrained_sweep_fine_tunes_the_weights_width_once_and_derives_every_fi
     budget = (known_p90(target, "mobilenetv2", 0.25) + known_p90(target, "mobilenetv2", 0.35)) / 2
     cfg = config(budget, widths=[0.2, 0.25, 0.35], weights=source, distil=distil, train=TrainConfig(epochs=2))
     summary, log = sweep(tmp_path, cfg, target, None)  # edgeconv's own FitTrainer, as the CLI builds it
-    assert "teacher w0.35 r32: the pretrained width, fine-tuned once; every candidate derives from it" in log
+    teacher_line = "teacher w0.35 r32: the pretrained width, fine-tuned once for 4 epochs; every candidate derives"
+    assert f"{teacher_line} from it" in log
+    assert "train  w0.35 r32: 4 epochs" in log  # twice the candidates': it is trained once for all of them
     assert f"train  w0.25 r32: 2 epochs ({'distilled' if distil else 'from the teacher'})" in log
     found = {c["width"]: c for c in summary["selection"]["candidates"]}
     teacher = tmp_path / "out" / "candidates" / "mobilenetv2_w0.35_r32" / "mobilenetv2_w0.35_r32.pt"
     assert found[0.25]["weights_from"] == f"derived from {teacher.name} width 0.35 (scale-and-use, refitted)"
     assert load_checkpoint(teacher)[1]["init"]["source"] == (entry.tag if weights == "imagenet" else "file")
+    assert json.loads(teacher.with_suffix(".train.json").read_text())["config"]["epochs"] == 4
     assert found[0.25]["top1"] > 0.35  # measured 0.47; from scratch, even four epochs reach 0.27
     meta = json.loads(
         (tmp_path / "out" / "candidates" / "mobilenetv2_w0.25_r32" / "mobilenetv2_w0.25_r32.train.json").read_text()
