@@ -112,7 +112,12 @@ def run_family(family: str, weights: Path, task: DataSplits, widths: list[float]
         }
 
     def train(
-        name: str, width: float, source: Path | None, criterion: str = IMPORTANCE, refit: bool = True, epochs: int = 0
+        name: str,
+        width: float,
+        source: Path | None,
+        criterion: str = IMPORTANCE,
+        refit: bool = True,
+        epochs: int | None = None,
     ) -> dict:
         started = time.perf_counter()
         net = create_model(family, width, classes, resolution, seed=config.seed)
