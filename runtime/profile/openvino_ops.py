@@ -97,12 +97,12 @@ def profile_openvino(path: Path, threads: int | None, runs: int, precision_hint:
     layers = []
     for op in compiled.get_runtime_model().get_ordered_ops():
         info, name = op.get_rt_info(), op.get_friendly_name()
+        if name not in times:  # not executed in any profiled run: its originals are accounted for below
+            continue
         originals = [n for n in _text(info, "originalLayersNames").split(",") if n]
         for original in originals:
             if original != name:
                 fused[original] = name
-        if name not in times:
-            continue
         layer_type = _text(info, "layerType") or op.get_type_name()
         macs, weight = 0, None
         for original in originals:
